@@ -1,0 +1,89 @@
+/**
+ * The one boundary between the runtime-agnostic core and a JavaScript
+ * runtime. The core calls nothing else; a fake of this interface drives the
+ * whole state machine in tests, with a fake clock.
+ *
+ * @module
+ */
+
+import type { StartMessage } from "./protocol.ts";
+import type { SignalName } from "./signals.ts";
+
+/**
+ * What the core learns about a worker process it spawned. The adapter calls
+ * `exit` exactly once, after every `message` of that process.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerProcessEvents } from "./adapter.ts";
+ * const events: WorkerProcessEvents = {
+ *   message: (m) => console.log(m),
+ *   protocolError: (why) => console.error(why),
+ *   exit: (code, signal) => console.log(code, signal),
+ * };
+ * ```
+ */
+export interface WorkerProcessEvents {
+  /** A message arrived on the worker's channel (already parsed from the wire, not yet checked). */
+  message(message: unknown): void;
+  /** The channel carried something that is not a message (garbage, or too large). */
+  protocolError(reason: string): void;
+  /** The process is gone: its exit code, or the signal that killed it. */
+  exit(code: number | null, signal: string | null): void;
+}
+
+/**
+ * A spawned worker process, as the core sees it.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerProcess } from "./adapter.ts";
+ * function stop(process: WorkerProcess) { process.kill("SIGTERM"); }
+ * ```
+ */
+export interface WorkerProcess {
+  /** The OS process id. */
+  readonly pid: number;
+  /** Send a message on the worker's channel; dropped silently if the channel is closed. */
+  send(message: unknown): void;
+  /** Send a signal; a process that is already gone is not an error. */
+  kill(signal: SignalName): void;
+}
+
+/** An opaque timer, as returned by {@link RuntimeAdapter.setTimer}. */
+export type TimerId = unknown;
+
+/**
+ * Everything the postmaster needs from the runtime it runs on.
+ *
+ * @example
+ * ```ts
+ * import type { RuntimeAdapter } from "./adapter.ts";
+ * import { Postmaster } from "./postmaster.ts";
+ * declare const adapter: RuntimeAdapter;
+ * const pm = new Postmaster({ adapter });
+ * ```
+ */
+export interface RuntimeAdapter {
+  /** The postmaster's own process id. */
+  readonly pid: number;
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  /** Call `callback` once after `ms` milliseconds. */
+  setTimer(ms: number, callback: () => void): TimerId;
+  /** Cancel a timer; unknown or fired timers are ignored. */
+  clearTimer(timer: TimerId): void;
+  /**
+   * Start a worker process and deliver `start` to it as its first message.
+   * Throws when no process could be created (PostgreSQL's "could not fork").
+   */
+  spawn(start: StartMessage, events: WorkerProcessEvents): WorkerProcess;
+  /** The postmaster's working directory, absolute. */
+  cwd(): string;
+  /** Whether a regular file exists at an absolute path. */
+  fileExists(path: string): boolean;
+  /** Import a module by `file:` URL (for `sharedPreloadLibraries`). */
+  importModule(url: string): Promise<Record<string, unknown>>;
+  /** Write one finished log line where the runtime writes diagnostics. */
+  writeLog(line: string): void;
+}

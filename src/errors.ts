@@ -1,0 +1,70 @@
+/**
+ * The one error type bgworker throws for a worker it refuses or cannot serve.
+ *
+ * @module
+ */
+
+/** What went wrong, in the spirit of PostgreSQL's SQLSTATE classes. */
+export type BackgroundWorkerErrorCode =
+  | "invalid_parameter_value"
+  | "configuration_limit_exceeded"
+  | "object_not_in_prerequisite_state"
+  | "invalid_handle";
+
+/** Options of {@link BackgroundWorkerError}. */
+export interface BackgroundWorkerErrorOptions {
+  /** The worker's `bgw_name`, or a placeholder when it has none. */
+  worker: string;
+  /** The `BackgroundWorker` field (or API argument) that was wrong. */
+  field?: string;
+  /** Class of the failure. */
+  code: BackgroundWorkerErrorCode;
+  /** PostgreSQL-style detail line. */
+  detail?: string;
+  /** PostgreSQL-style hint line. */
+  hint?: string;
+  /** The error that led to this one. */
+  cause?: unknown;
+}
+
+/**
+ * A worker was refused or could not be served. Its message starts as
+ * PostgreSQL's do (`background worker "name": ...`) and the worker and the
+ * offending field are also properties, so callers can react without parsing.
+ *
+ * @example
+ * ```ts
+ * import { BackgroundWorkerError } from "./errors.ts";
+ * try {
+ *   pm.registerBackgroundWorker(worker);
+ * } catch (error) {
+ *   if (error instanceof BackgroundWorkerError) console.error(error.worker, error.field);
+ * }
+ * ```
+ */
+export class BackgroundWorkerError extends Error {
+  /** The worker's `bgw_name`. */
+  readonly worker: string;
+  /** The field or argument that was wrong, when one was. */
+  readonly field: string | undefined;
+  /** Class of the failure. */
+  readonly code: BackgroundWorkerErrorCode;
+  /** PostgreSQL-style detail line. */
+  readonly detail: string | undefined;
+  /** PostgreSQL-style hint line. */
+  readonly hint: string | undefined;
+
+  /**
+   * @param message the primary message, without the worker prefix
+   * @param options who and what
+   */
+  constructor(message: string, options: BackgroundWorkerErrorOptions) {
+    super(`background worker "${options.worker}": ${message}`, { cause: options.cause });
+    this.name = "BackgroundWorkerError";
+    this.worker = options.worker;
+    this.field = options.field;
+    this.code = options.code;
+    this.detail = options.detail;
+    this.hint = options.hint;
+  }
+}

@@ -1,0 +1,826 @@
+/**
+ * The postmaster: PostgreSQL's background worker state machine, driven by a
+ * {@link RuntimeAdapter}. It decides when workers start, what an exit means
+ * (unregister, restart, or crash of the whole cluster), who is told, and how
+ * the cluster stops. It never touches a runtime directly.
+ *
+ * @module
+ */
+
+import type { RuntimeAdapter, WorkerProcess } from "./adapter.ts";
+import {
+  BGW_NEVER_RESTART,
+  BGWH_NOT_YET_STARTED,
+  BGWH_POSTMASTER_DIED,
+  BGWH_STOPPED,
+  BGWORKER_SHMEM_ACCESS,
+} from "./constants.ts";
+import { BackgroundWorkerError } from "./errors.ts";
+import { resolveLibrary } from "./library_path.ts";
+import { Listeners } from "./listeners.ts";
+import {
+  type NotifyMessage,
+  parseWireHandle,
+  parseWorkerMessage,
+  type RequestMessage,
+  type StartMessage,
+  toWireError,
+} from "./protocol.ts";
+import { type BackgroundWorkerHandle, SlotTable, type WorkerSlot, type WorkerStatus } from "./registry.ts";
+import { describeSignal } from "./signals.ts";
+import {
+  type BackgroundWorker,
+  decodeWorkerEntry,
+  encodeWorkerEntry,
+  isStartTimeReached,
+  validateBackgroundWorker,
+} from "./worker_spec.ts";
+
+/**
+ * PostgreSQL's message levels that bgworker uses.
+ *
+ * @example
+ * ```ts
+ * import type { LogLevel } from "./postmaster.ts";
+ * const level: LogLevel = "LOG";
+ * ```
+ */
+export type LogLevel = "DEBUG1" | "LOG" | "WARNING";
+
+/**
+ * Receives every log line, with PostgreSQL's wording, before formatting.
+ *
+ * @example
+ * ```ts
+ * import type { Logger } from "./postmaster.ts";
+ * const quiet: Logger = (level, message) => { if (level !== "DEBUG1") console.error(message); };
+ * ```
+ */
+export type Logger = (level: LogLevel, message: string) => void;
+
+/**
+ * How `stop()` ends the cluster: `smart` waits for workers to finish, `fast`
+ * sends SIGTERM, `immediate` sends SIGQUIT. The last two send SIGKILL to
+ * what is left after `stopTimeoutMs`.
+ *
+ * @example
+ * ```ts
+ * import type { ShutdownMode } from "./postmaster.ts";
+ * const mode: ShutdownMode = "fast";
+ * ```
+ */
+export type ShutdownMode = "smart" | "fast" | "immediate";
+
+/**
+ * Options of the {@link Postmaster}.
+ *
+ * @example
+ * ```ts
+ * import type { PostmasterOptions } from "./postmaster.ts";
+ * const options: PostmasterOptions = { maxWorkerProcesses: 4, restartAfterCrash: true };
+ * ```
+ */
+export interface PostmasterOptions {
+  /** Slots shared by static and dynamic workers (`max_worker_processes`); default 8. */
+  maxWorkerProcesses?: number;
+  /** Modules imported at `start()`; each exported `_PG_init(pm)` is called and may register static workers. */
+  sharedPreloadLibraries?: string[];
+  /** Directories searched for bare `bgw_library_name` values, in order. */
+  dynamicLibraryPath?: string[];
+  /** After a crash of a shared-memory worker, restart the workers (`restart_after_crash`); default true. */
+  restartAfterCrash?: boolean;
+  /** Begin in recovery: only `BgWorkerStart_PostmasterStart` workers start until `beginHotStandby()`. */
+  recovery?: boolean;
+  /** Milliseconds between SIGTERM (or SIGQUIT) and SIGKILL in `stop()` and crash handling; default 5000, PostgreSQL's SIGKILL_CHILDREN_AFTER_SECS. */
+  stopTimeoutMs?: number;
+  /** Replaces the default logger, which writes LOG and WARNING lines through the adapter. */
+  logger?: Logger;
+}
+
+/**
+ * Options of the core {@link Postmaster}: the public options plus the runtime adapter.
+ *
+ * @example
+ * ```ts
+ * import type { CorePostmasterOptions } from "./postmaster.ts";
+ * declare const adapter: import("./adapter.ts").RuntimeAdapter;
+ * const options: CorePostmasterOptions = { adapter, maxWorkerProcesses: 2 };
+ * ```
+ */
+export interface CorePostmasterOptions extends PostmasterOptions {
+  /** The runtime the postmaster drives processes with. */
+  adapter: RuntimeAdapter;
+}
+
+/**
+ * A start or exit of a worker whose `bgw_notify_pid` is the postmaster.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerNotification } from "./postmaster.ts";
+ * const show = (n: WorkerNotification) => `${n.handle.slot}: ${n.status}`;
+ * ```
+ */
+export interface WorkerNotification {
+  handle: BackgroundWorkerHandle;
+  status: number;
+  pid: number | null;
+}
+
+/**
+ * Events a postmaster emits in its own process.
+ *
+ * @example
+ * ```ts
+ * pm.on("notify", ({ handle, status }) => console.log(handle, status));
+ * pm.on("shutdown", ({ reason }) => console.log(reason));
+ * ```
+ */
+export interface PostmasterEvents extends Record<string, unknown> {
+  /** A worker registered with `bgw_notify_pid = pm.pid` started or stopped. */
+  notify: WorkerNotification;
+  /** The postmaster stopped, by `stop()` or because a crash with `restartAfterCrash: false` ended it. */
+  shutdown: { reason: "stop" | "crash" };
+}
+
+/**
+ * One registered worker, as `backgroundWorkers()` lists it.
+ *
+ * @example
+ * ```ts
+ * for (const w of pm.backgroundWorkers()) console.log(w.bgw_name, w.pid);
+ * ```
+ */
+export interface WorkerSummary extends WorkerStatus {
+  handle: BackgroundWorkerHandle;
+  bgw_name: string;
+  bgw_type: string;
+  dynamic: boolean;
+}
+
+type Lifecycle = "init" | "starting" | "running" | "stopping" | "stopped";
+type ClusterState = "recovery" | "hot_standby" | "run";
+
+const SHUTDOWN_RANK: Record<ShutdownMode, number> = { smart: 1, fast: 2, immediate: 3 };
+
+interface Waiter {
+  check(): WorkerStatus | number | undefined;
+  resolve(value: WorkerStatus | number): void;
+  onPostmasterDeath(): WorkerStatus | number;
+}
+
+/**
+ * PostgreSQL's postmaster, reduced to what background workers need.
+ *
+ * The core class takes its runtime adapter as an option; `mod.ts` exports a
+ * `Postmaster` that picks the adapter of the runtime it runs on.
+ *
+ * @example
+ * ```ts
+ * import { Postmaster } from "./postmaster.ts";
+ * const pm = new Postmaster({ adapter, maxWorkerProcesses: 4 });
+ * pm.registerBackgroundWorker({
+ *   bgw_name: "ticker", bgw_flags: 0, bgw_start_time: 0, bgw_restart_time: 5,
+ *   bgw_library_name: "./ticker.ts", bgw_function_name: "tickerMain",
+ * });
+ * await pm.start();
+ * await pm.stop("fast");
+ * ```
+ */
+export class Postmaster {
+  readonly #adapter: RuntimeAdapter;
+  readonly #table: SlotTable;
+  readonly #sharedPreloadLibraries: readonly string[];
+  readonly #dynamicLibraryPath: readonly string[];
+  readonly #restartAfterCrash: boolean;
+  readonly #stopTimeoutMs: number;
+  readonly #logger: Logger;
+  readonly #listeners: Listeners<PostmasterEvents>;
+
+  #lifecycle: Lifecycle = "init";
+  #cluster: ClusterState;
+  /** A shared-memory worker crashed; the others are being stopped (PostgreSQL's FatalError). */
+  #fatalError = false;
+  #shutdownMode: ShutdownMode | null = null;
+  #killTimer: unknown = null;
+  #live = new Set<WorkerProcess>();
+  #waiters = new Set<Waiter>();
+  #stopped: Promise<void>;
+  #resolveStopped!: () => void;
+
+  /**
+   * @param options the adapter and the cluster's settings
+   */
+  constructor(options: CorePostmasterOptions) {
+    const max = options.maxWorkerProcesses ?? 8;
+    if (!Number.isInteger(max) || max < 0 || max > 262_143) {
+      throw new RangeError(`maxWorkerProcesses must be an integer from 0 to 262143; got ${String(max)}`);
+    }
+    const timeout = options.stopTimeoutMs ?? 5000;
+    if (!Number.isFinite(timeout) || timeout < 0) {
+      throw new RangeError(`stopTimeoutMs must be a non-negative number of milliseconds; got ${String(timeout)}`);
+    }
+    this.#adapter = options.adapter;
+    this.#table = new SlotTable(max);
+    this.#sharedPreloadLibraries = [...(options.sharedPreloadLibraries ?? [])];
+    this.#dynamicLibraryPath = [...(options.dynamicLibraryPath ?? [])];
+    this.#restartAfterCrash = options.restartAfterCrash ?? true;
+    this.#stopTimeoutMs = timeout;
+    this.#cluster = options.recovery ? "recovery" : "run";
+    this.#logger = options.logger ?? ((level, message) => {
+      if (level !== "DEBUG1") this.#adapter.writeLog(`${level}:  ${message}`);
+    });
+    this.#listeners = new Listeners((error) => this.#log("WARNING", `postmaster event listener failed: ${errorText(error)}`));
+    this.#stopped = new Promise((resolve) => this.#resolveStopped = resolve);
+  }
+
+  /** The postmaster's process id (PostgreSQL's `PostmasterPid`). */
+  get pid(): number {
+    return this.#adapter.pid;
+  }
+
+  /** Slots shared by all workers (`max_worker_processes`). */
+  get maxWorkerProcesses(): number {
+    return this.#table.size;
+  }
+
+  /**
+   * Listen to a postmaster event; returns a function that removes the listener.
+   *
+   * @example
+   * ```ts
+   * const off = pm.on("notify", (n) => console.log(n.status));
+   * off();
+   * ```
+   */
+  on<K extends keyof PostmasterEvents>(name: K, listener: (payload: PostmasterEvents[K]) => void): () => void {
+    return this.#listeners.on(name, listener);
+  }
+
+  /**
+   * Register a static worker. Only before or during `start()` (from a
+   * `_PG_init`), as PostgreSQL allows only from `shared_preload_libraries`.
+   *
+   * @example
+   * ```ts
+   * pm.registerBackgroundWorker({
+   *   bgw_name: "static 1", bgw_flags: 0, bgw_start_time: 0, bgw_restart_time: -1,
+   *   bgw_library_name: "./w.ts", bgw_function_name: "main",
+   * });
+   * ```
+   */
+  registerBackgroundWorker(worker: BackgroundWorker): void {
+    const entry = validateBackgroundWorker(worker, { dynamic: false });
+    if (this.#lifecycle !== "init" && this.#lifecycle !== "starting") {
+      throw new BackgroundWorkerError("must be registered in shared_preload_libraries", {
+        worker: entry.bgw_name,
+        code: "object_not_in_prerequisite_state",
+        hint: "Register static workers before start() or from a _PG_init(); use registerDynamicBackgroundWorker afterwards.",
+      });
+    }
+    const slot = this.#table.allocate(entry, false);
+    if (!slot) {
+      throw new BackgroundWorkerError("too many background workers", {
+        worker: entry.bgw_name,
+        code: "configuration_limit_exceeded",
+        detail: `Up to ${this.#table.size} background workers can be registered with the current settings.`,
+        hint: `Consider increasing the option "maxWorkerProcesses".`,
+      });
+    }
+    this.#log("DEBUG1", `registering background worker "${entry.bgw_name}"`);
+  }
+
+  /**
+   * Import the `sharedPreloadLibraries`, call their `_PG_init(pm)`, and start
+   * every worker whose start time has come.
+   *
+   * @example
+   * ```ts
+   * await pm.start();
+   * ```
+   */
+  async start(): Promise<void> {
+    if (this.#lifecycle !== "init") throw new Error(`postmaster cannot start: it is already ${this.#lifecycle}`);
+    this.#lifecycle = "starting";
+    try {
+      for (const library of this.#sharedPreloadLibraries) await this.#preload(library);
+    } catch (error) {
+      this.#lifecycle = "init";
+      throw error;
+    }
+    if (this.#lifecycle !== "starting") return; // stop() came during the preloads
+    this.#lifecycle = "running";
+    this.#logClusterState();
+    this.#maybeStartWorkers();
+  }
+
+  async #preload(library: string): Promise<void> {
+    const url = resolveLibrary(library, this.#lookup());
+    if (!url) throw new Error(`could not access file "${library}": not found in dynamicLibraryPath`);
+    let module: Record<string, unknown>;
+    try {
+      module = await this.#adapter.importModule(url);
+    } catch (error) {
+      throw new Error(`could not load library "${library}": ${errorText(error)}`, { cause: error });
+    }
+    const init = module._PG_init;
+    if (init === undefined) return; // PostgreSQL makes _PG_init optional
+    if (typeof init !== "function") throw new TypeError(`library "${library}": _PG_init is not a function`);
+    await init(this);
+  }
+
+  /**
+   * Recovery reached a consistent state: start `BgWorkerStart_ConsistentState`
+   * workers. Does nothing outside recovery: the state never goes back.
+   *
+   * @example
+   * ```ts
+   * const pm = new Postmaster({ adapter, recovery: true });
+   * await pm.start();
+   * pm.beginHotStandby();
+   * ```
+   */
+  beginHotStandby(): void {
+    if (this.#cluster !== "recovery") return;
+    this.#cluster = "hot_standby";
+    if (this.#lifecycle === "running") this.#logClusterState();
+    this.#maybeStartWorkers();
+  }
+
+  /**
+   * Recovery finished: normal running; every worker may start.
+   *
+   * @example
+   * ```ts
+   * pm.finishRecovery();
+   * ```
+   */
+  finishRecovery(): void {
+    if (this.#cluster === "run") return;
+    this.#cluster = "run";
+    if (this.#lifecycle === "running") this.#logClusterState();
+    this.#maybeStartWorkers();
+  }
+
+  /**
+   * Register a worker at run time. Returns its handle, or null when every
+   * slot is taken or the postmaster is shutting down; throws only for an
+   * invalid registration.
+   *
+   * @example
+   * ```ts
+   * const handle = pm.registerDynamicBackgroundWorker({ ...worker, bgw_notify_pid: pm.pid });
+   * if (!handle) console.log("no free slot");
+   * ```
+   */
+  registerDynamicBackgroundWorker(worker: BackgroundWorker): BackgroundWorkerHandle | null {
+    const entry = validateBackgroundWorker(worker, { dynamic: true });
+    const notify = entry.bgw_notify_pid;
+    if (notify !== 0 && notify !== this.pid && !this.#workerByPid(notify)) {
+      throw new BackgroundWorkerError("bgw_notify_pid names no process of this cluster", {
+        worker: entry.bgw_name,
+        field: "bgw_notify_pid",
+        code: "invalid_parameter_value",
+        detail: `Got ${notify}; it must be 0, the postmaster's pid (${this.pid}) or a running worker's pid.`,
+      });
+    }
+    return this.#registerDynamic(entry);
+  }
+
+  #registerDynamic(entry: ReturnType<typeof validateBackgroundWorker>): BackgroundWorkerHandle | null {
+    if (this.#lifecycle === "stopping" || this.#lifecycle === "stopped") return null;
+    const slot = this.#table.allocate(entry, true);
+    if (!slot) return null;
+    this.#log("DEBUG1", `registering background worker "${entry.bgw_name}"`);
+    this.#maybeStartWorkers();
+    return SlotTable.handleOf(slot);
+  }
+
+  /**
+   * A handle's status and pid, as PostgreSQL's `GetBackgroundWorkerPid`.
+   *
+   * @example
+   * ```ts
+   * const { status, pid } = pm.getBackgroundWorkerPid(handle);
+   * if (status === BGWH_STARTED) console.log("running as", pid);
+   * ```
+   */
+  getBackgroundWorkerPid(handle: BackgroundWorkerHandle): WorkerStatus {
+    return SlotTable.statusOf(this.#table.lookup(checkHandle(handle)));
+  }
+
+  /**
+   * Ask a worker to stop: SIGTERM if it runs, and in every case it is never
+   * restarted and is unregistered once gone. A stale handle is ignored.
+   *
+   * @example
+   * ```ts
+   * pm.terminateBackgroundWorker(handle);
+   * await pm.waitForBackgroundWorkerShutdown(handle);
+   * ```
+   */
+  terminateBackgroundWorker(handle: BackgroundWorkerHandle): void {
+    const slot = this.#table.lookup(checkHandle(handle));
+    if (!slot || slot.terminate) return;
+    slot.terminate = true;
+    if (slot.process) {
+      slot.process.kill("SIGTERM");
+    } else {
+      this.#forget(slot);
+      this.#notify(slot);
+    }
+  }
+
+  /**
+   * Wait until a worker has started (or failed to). The worker must have been
+   * registered with `bgw_notify_pid = pm.pid`, as PostgreSQL requires;
+   * otherwise this rejects at once instead of waiting forever.
+   *
+   * @example
+   * ```ts
+   * const { status, pid } = await pm.waitForBackgroundWorkerStartup(handle);
+   * ```
+   */
+  waitForBackgroundWorkerStartup(handle: BackgroundWorkerHandle): Promise<WorkerStatus> {
+    return this.#waitFor(handle, "waitForBackgroundWorkerStartup", () => {
+      const status = this.getBackgroundWorkerPid(handle);
+      return status.status === BGWH_NOT_YET_STARTED ? undefined : status;
+    }, () => ({ status: BGWH_POSTMASTER_DIED, pid: null })) as Promise<WorkerStatus>;
+  }
+
+  /**
+   * Wait until a worker is gone (`BGWH_STOPPED`), or the postmaster stopped
+   * first (`BGWH_POSTMASTER_DIED`). Same notify requirement as startup.
+   *
+   * @example
+   * ```ts
+   * pm.terminateBackgroundWorker(handle);
+   * const status = await pm.waitForBackgroundWorkerShutdown(handle); // BGWH_STOPPED
+   * ```
+   */
+  waitForBackgroundWorkerShutdown(handle: BackgroundWorkerHandle): Promise<number> {
+    return this.#waitFor(handle, "waitForBackgroundWorkerShutdown", () => {
+      const { status } = this.getBackgroundWorkerPid(handle);
+      return status === BGWH_STOPPED ? status : undefined;
+    }, () => BGWH_POSTMASTER_DIED) as Promise<number>;
+  }
+
+  #waitFor(
+    handle: BackgroundWorkerHandle,
+    caller: string,
+    check: () => WorkerStatus | number | undefined,
+    onPostmasterDeath: () => WorkerStatus | number,
+  ): Promise<WorkerStatus | number> {
+    try {
+      const slot = this.#table.lookup(checkHandle(handle));
+      if (slot && slot.notifyPid !== this.pid) {
+        throw new BackgroundWorkerError(`${caller} requires bgw_notify_pid to be the caller's pid`, {
+          worker: slot.entry.bgw_name,
+          field: "bgw_notify_pid",
+          code: "object_not_in_prerequisite_state",
+          detail: `The worker was registered with bgw_notify_pid = ${slot.notifyPid}; the postmaster's pid is ${this.pid}.`,
+          hint: "Register it with bgw_notify_pid: pm.pid to be told when it starts and stops.",
+        });
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const now = check();
+    if (now !== undefined) return Promise.resolve(now);
+    if (this.#lifecycle === "stopped") return Promise.resolve(onPostmasterDeath());
+    return new Promise((resolve) => this.#waiters.add({ check, resolve, onPostmasterDeath }));
+  }
+
+  /**
+   * Every registered worker and its status.
+   *
+   * @example
+   * ```ts
+   * console.table(pm.backgroundWorkers());
+   * ```
+   */
+  backgroundWorkers(): WorkerSummary[] {
+    return this.#table.inUse().map((slot) => ({
+      handle: SlotTable.handleOf(slot),
+      bgw_name: slot.entry.bgw_name,
+      bgw_type: slot.entry.bgw_type,
+      dynamic: slot.dynamic,
+      ...SlotTable.statusOf(slot),
+    }));
+  }
+
+  /**
+   * Stop the cluster. `smart` refuses new dynamic workers and waits for the
+   * running ones to finish; `fast` sends SIGTERM; `immediate` sends SIGQUIT;
+   * the last two send SIGKILL to any worker left after `stopTimeoutMs`. A
+   * stronger mode given later takes over. Resolves when no worker is left.
+   *
+   * @example
+   * ```ts
+   * await pm.stop("fast");
+   * ```
+   */
+  stop(mode: ShutdownMode = "fast"): Promise<void> {
+    if (!(mode in SHUTDOWN_RANK)) return Promise.reject(new TypeError(`stop mode must be "smart", "fast" or "immediate"; got ${String(mode)}`));
+    if (this.#lifecycle === "stopped") return this.#stopped;
+    if (this.#shutdownMode && SHUTDOWN_RANK[mode] <= SHUTDOWN_RANK[this.#shutdownMode]) return this.#stopped;
+    this.#shutdownMode = mode;
+    this.#lifecycle = "stopping";
+    this.#log("LOG", `received ${mode} shutdown request`);
+    for (const slot of this.#table.inUse()) {
+      if (!slot.process) {
+        this.#forget(slot);
+        this.#notify(slot);
+      }
+    }
+    if (mode !== "smart") {
+      this.#signalAll(mode === "fast" ? "SIGTERM" : "SIGQUIT");
+      this.#armKillTimer();
+    }
+    this.#checkAllGone();
+    return this.#stopped;
+  }
+
+  // ---- starting workers ---------------------------------------------------
+
+  #maybeStartWorkers(): void {
+    if (this.#lifecycle !== "running" || this.#fatalError) return;
+    for (const slot of this.#table.inUse()) {
+      if (slot.phase === "registered" && !slot.terminate && isStartTimeReached(slot.entry.bgw_start_time, this.#cluster)) {
+        this.#launch(slot);
+      }
+    }
+  }
+
+  #launch(slot: WorkerSlot): void {
+    const start: StartMessage = {
+      type: "start",
+      entry: encodeWorkerEntry(slot.entry),
+      libraryUrl: resolveLibrary(slot.entry.bgw_library_name, this.#lookup()),
+      slot: slot.slot,
+      generation: slot.generation,
+      postmasterPid: this.pid,
+    };
+    let process: WorkerProcess | null = null;
+    try {
+      process = this.#adapter.spawn(start, {
+        message: (message) => process && this.#onMessage(slot, process, message),
+        protocolError: (reason) => process && this.#onProtocolViolation(slot, process, reason),
+        exit: (code, signal) => process && this.#onExit(slot, process, code, signal),
+      });
+    } catch (error) {
+      this.#log("LOG", `could not fork worker process for background worker "${slot.entry.bgw_type}": ${errorText(error)}`);
+      this.#afterExit(slot, 1);
+      return;
+    }
+    slot.process = process;
+    slot.phase = "launching";
+    slot.killedByPostmaster = false;
+    this.#live.add(process);
+    this.#log("DEBUG1", `starting background worker process "${slot.entry.bgw_name}"`);
+  }
+
+  #lookup() {
+    return {
+      cwd: this.#adapter.cwd(),
+      dynamicLibraryPath: this.#dynamicLibraryPath,
+      fileExists: (path: string) => this.#adapter.fileExists(path),
+    };
+  }
+
+  // ---- messages from workers ----------------------------------------------
+
+  #onMessage(slot: WorkerSlot, process: WorkerProcess, raw: unknown): void {
+    if (slot.process !== process) return;
+    const message = parseWorkerMessage(raw);
+    if ("invalid" in message) return this.#onProtocolViolation(slot, process, message.invalid);
+    if (message.type === "started") {
+      if (slot.phase !== "launching") return this.#onProtocolViolation(slot, process, "reported its start twice");
+      slot.phase = "running";
+      slot.everStarted = true;
+      this.#notify(slot);
+      return;
+    }
+    this.#onRequest(slot, process, message);
+  }
+
+  #onRequest(requester: WorkerSlot, process: WorkerProcess, request: RequestMessage): void {
+    const reply = (value: unknown) => process.send({ type: "reply", id: request.id, ok: true, value });
+    try {
+      switch (request.op) {
+        case "register": {
+          const entry = decodeWorkerEntry(request.worker, { dynamic: true });
+          if (entry.bgw_notify_pid !== 0 && entry.bgw_notify_pid !== process.pid) {
+            throw new BackgroundWorkerError("bgw_notify_pid must be 0 or the registering worker's own pid", {
+              worker: entry.bgw_name,
+              field: "bgw_notify_pid",
+              code: "invalid_parameter_value",
+              detail: `Got ${entry.bgw_notify_pid}; the registering worker "${requester.entry.bgw_name}" has pid ${process.pid}.`,
+            });
+          }
+          return reply(this.#registerDynamic(entry));
+        }
+        case "getpid": {
+          const slot = this.#table.lookup(request.handle);
+          return reply({ ...SlotTable.statusOf(slot), notifyPid: slot ? slot.notifyPid : 0 });
+        }
+        case "terminate":
+          this.terminateBackgroundWorker(request.handle);
+          return reply(null);
+      }
+    } catch (error) {
+      process.send({ type: "reply", id: request.id, ok: false, error: toWireError(error) });
+    }
+  }
+
+  #onProtocolViolation(slot: WorkerSlot, process: WorkerProcess, reason: string): void {
+    if (slot.process !== process || slot.killedByPostmaster) return;
+    this.#log("WARNING", `background worker "${slot.entry.bgw_type}" (PID ${process.pid}) broke the protocol on its channel: ${reason}; terminating it`);
+    slot.terminate = true;
+    slot.killedByPostmaster = true;
+    process.kill("SIGKILL");
+  }
+
+  // ---- exits ----------------------------------------------------------------
+
+  #onExit(slot: WorkerSlot, process: WorkerProcess, code: number | null, signal: string | null): void {
+    if (!this.#live.delete(process)) return;
+    if (slot.process === process) slot.process = null;
+    const name = `background worker "${slot.entry.bgw_type}" (PID ${process.pid})`;
+    if (signal !== null || code === null) {
+      this.#log("LOG", `${name} was terminated by ${describeSignal(signal ?? "unknown")}`);
+    } else {
+      this.#log(code === 0 ? "DEBUG1" : "LOG", `${name} exited with exit code ${code}`);
+    }
+    // Notifications meant for the dead process have nowhere to go (BackgroundWorkerStopNotifications).
+    for (const other of this.#table.inUse()) if (other.notifyPid === process.pid) other.notifyPid = 0;
+
+    if (this.#shutdownMode) {
+      this.#forget(slot);
+      this.#notify(slot);
+      return this.#checkAllGone();
+    }
+    if (this.#fatalError) {
+      slot.phase = "restart_wait";
+      this.#notify(slot);
+      return this.#checkAllGone();
+    }
+    const abnormal = signal !== null || code === null || (code !== 0 && code !== 1);
+    if (abnormal && !slot.killedByPostmaster && (slot.entry.bgw_flags & BGWORKER_SHMEM_ACCESS)) {
+      slot.phase = "restart_wait";
+      this.#handleCrash();
+      this.#notify(slot);
+      return this.#checkAllGone();
+    }
+    this.#afterExit(slot, code === 0 ? 0 : 1);
+  }
+
+  /** Exit 0 unregisters; exit 1 (or a crash without shared memory) restarts after the interval, unless terminated or BGW_NEVER_RESTART. */
+  #afterExit(slot: WorkerSlot, code: 0 | 1): void {
+    if (code === 0 || slot.terminate || slot.entry.bgw_restart_time === BGW_NEVER_RESTART) {
+      this.#forget(slot);
+    } else {
+      slot.phase = "restart_wait";
+      slot.restartTimer = this.#adapter.setTimer(slot.entry.bgw_restart_time * 1000, () => {
+        slot.restartTimer = null;
+        if (slot.phase !== "restart_wait") return;
+        slot.phase = "registered";
+        this.#maybeStartWorkers();
+      });
+    }
+    this.#notify(slot);
+  }
+
+  #handleCrash(): void {
+    this.#fatalError = true;
+    this.#log("LOG", "terminating any other active server processes");
+    this.#signalAll("SIGQUIT");
+    this.#armKillTimer();
+  }
+
+  #checkAllGone(): void {
+    if (this.#live.size > 0) return;
+    this.#clearKillTimer();
+    if (this.#shutdownMode) return this.#finishStop("stop");
+    if (!this.#fatalError) return;
+    if (!this.#restartAfterCrash) {
+      this.#log("LOG", `shutting down because "restartAfterCrash" is off`);
+      return this.#finishStop("crash");
+    }
+    this.#log("LOG", "all server processes terminated; reinitializing");
+    // ResetBackgroundWorkerCrashTimes: restart at once, but forget what must never restart.
+    for (const slot of this.#table.inUse()) {
+      this.#clearRestartTimer(slot);
+      if (slot.terminate || slot.entry.bgw_restart_time === BGW_NEVER_RESTART) {
+        this.#forget(slot);
+        this.#notify(slot);
+      } else {
+        slot.phase = "registered";
+      }
+    }
+    this.#fatalError = false;
+    this.#maybeStartWorkers();
+  }
+
+  #finishStop(reason: "stop" | "crash"): void {
+    for (const slot of this.#table.inUse()) this.#forget(slot);
+    this.#lifecycle = "stopped";
+    this.#log("LOG", "database system is shut down");
+    for (const waiter of this.#waiters) waiter.resolve(waiter.onPostmasterDeath());
+    this.#waiters.clear();
+    this.#resolveStopped();
+    this.#listeners.emit("shutdown", { reason });
+  }
+
+  // ---- helpers --------------------------------------------------------------
+
+  #forget(slot: WorkerSlot): void {
+    this.#clearRestartTimer(slot);
+    this.#table.release(slot);
+    this.#log("DEBUG1", `unregistering background worker "${slot.entry.bgw_name}"`);
+  }
+
+  #clearRestartTimer(slot: WorkerSlot): void {
+    if (slot.restartTimer !== null) this.#adapter.clearTimer(slot.restartTimer);
+    slot.restartTimer = null;
+  }
+
+  /** Tell the registering process, then wake waiters; always after the slot's new state is in place. */
+  #notify(slot: WorkerSlot): void {
+    const handle = SlotTable.handleOf(slot);
+    const { status, pid } = this.getBackgroundWorkerPid(handle);
+    const target = slot.notifyPid;
+    if (target !== 0) {
+      if (target === this.pid) {
+        this.#listeners.emit("notify", { handle, status, pid });
+      } else {
+        const message: NotifyMessage = { type: "notify", slot: slot.slot, generation: slot.generation, status, pid };
+        this.#workerByPid(target)?.process?.send(message);
+      }
+    }
+    for (const waiter of this.#waiters) {
+      const value = waiter.check();
+      if (value !== undefined) {
+        this.#waiters.delete(waiter);
+        waiter.resolve(value);
+      }
+    }
+  }
+
+  #workerByPid(pid: number): WorkerSlot | undefined {
+    return this.#table.inUse().find((slot) => slot.process?.pid === pid);
+  }
+
+  #signalAll(signal: "SIGTERM" | "SIGQUIT" | "SIGKILL"): void {
+    for (const process of this.#live) process.kill(signal);
+  }
+
+  #armKillTimer(): void {
+    if (this.#killTimer !== null || this.#live.size === 0) return;
+    this.#killTimer = this.#adapter.setTimer(this.#stopTimeoutMs, () => {
+      this.#killTimer = null;
+      if (this.#live.size === 0) return;
+      this.#log("LOG", "issuing SIGKILL to recalcitrant children");
+      for (const slot of this.#table.inUse()) if (slot.process) slot.killedByPostmaster = true;
+      this.#signalAll("SIGKILL");
+    });
+  }
+
+  #clearKillTimer(): void {
+    if (this.#killTimer !== null) this.#adapter.clearTimer(this.#killTimer);
+    this.#killTimer = null;
+  }
+
+  #logClusterState(): void {
+    this.#log("LOG", this.#cluster === "run"
+      ? "database system is ready to accept connections"
+      : this.#cluster === "hot_standby"
+      ? "database system is ready to accept read-only connections"
+      : "database system is in recovery");
+  }
+
+  #log(level: LogLevel, message: string): void {
+    try {
+      this.#logger(level, message);
+    } catch {
+      // A broken logger must not take the postmaster down with it.
+    }
+  }
+}
+
+function checkHandle(handle: BackgroundWorkerHandle): BackgroundWorkerHandle {
+  const parsed = parseWireHandle(handle);
+  if (!parsed) {
+    throw new BackgroundWorkerError("invalid handle", {
+      worker: "(unknown)",
+      field: "handle",
+      code: "invalid_handle",
+      detail: "A BackgroundWorkerHandle is an object with non-negative integer slot and generation.",
+    });
+  }
+  return parsed;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,151 @@
+/**
+ * Messages between the postmaster and a worker process, and the checks a
+ * message from a worker must pass: a worker's channel is untrusted input.
+ *
+ * @module
+ */
+
+/** Largest message, in bytes of JSON, either side accepts; adapters enforce it on the wire. */
+export const MAX_MESSAGE_BYTES = 1 << 20;
+
+/** A handle as it crosses the channel. */
+export interface WireHandle {
+  slot: number;
+  generation: number;
+}
+
+/**
+ * Postmaster → worker: the start parameters, by value. The first message a
+ * worker process receives, and the only one it needs to begin.
+ *
+ * @example
+ * ```ts
+ * import type { StartMessage } from "./protocol.ts";
+ * const start: StartMessage = { type: "start", entry: "{…}", libraryUrl: "file:///w.ts", slot: 0, generation: 1, postmasterPid: 42 };
+ * ```
+ */
+export interface StartMessage {
+  type: "start";
+  /** `encodeWorkerEntry` output. */
+  entry: string;
+  /** Where `bgw_library_name` resolved, or null when it did not. */
+  libraryUrl: string | null;
+  slot: number;
+  generation: number;
+  postmasterPid: number;
+}
+
+/** Postmaster → worker: a worker whose `bgw_notify_pid` is this one started or stopped. */
+export interface NotifyMessage {
+  type: "notify";
+  slot: number;
+  generation: number;
+  status: number;
+  pid: number | null;
+}
+
+/** A failure carried back to the worker that asked. */
+export interface WireError {
+  name: string;
+  message: string;
+  worker?: string;
+  field?: string;
+  code?: string;
+}
+
+/** Postmaster → worker: the answer to a {@link RequestMessage}. */
+export type ReplyMessage =
+  | { type: "reply"; id: number; ok: true; value: unknown }
+  | { type: "reply"; id: number; ok: false; error: WireError };
+
+/** Every message a worker receives. */
+export type PostmasterMessage = StartMessage | NotifyMessage | ReplyMessage;
+
+/** Worker → postmaster: bootstrap is done and the entry is rebuilt (`BGWH_STARTED` from here). */
+export interface StartedMessage {
+  type: "started";
+}
+
+/** Worker → postmaster: a handle operation, answered by a {@link ReplyMessage} with the same id. */
+export type RequestMessage =
+  | { type: "request"; id: number; op: "register"; worker: string }
+  | { type: "request"; id: number; op: "getpid"; handle: WireHandle }
+  | { type: "request"; id: number; op: "terminate"; handle: WireHandle };
+
+/** Every message a worker sends. */
+export type WorkerMessage = StartedMessage | RequestMessage;
+
+/** A message that failed {@link parseWorkerMessage}, and why. */
+export interface InvalidMessage {
+  invalid: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Check that a value from a worker's channel is one of the
+ * {@link WorkerMessage} shapes; anything else is a protocol violation.
+ *
+ * @example
+ * ```ts
+ * import { parseWorkerMessage } from "./protocol.ts";
+ * const message = parseWorkerMessage({ type: "started" });
+ * if ("invalid" in message) console.error(message.invalid);
+ * ```
+ */
+export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessage {
+  if (!isRecord(value)) return { invalid: `expected an object, got ${value === null ? "null" : typeof value}` };
+  if (value.type === "started") return { type: "started" };
+  if (value.type !== "request") return { invalid: `unknown message type ${JSON.stringify(String(value.type)).slice(0, 60)}` };
+  if (!isIndex(value.id)) return { invalid: "request without a numeric id" };
+  const id = value.id;
+  switch (value.op) {
+    case "register":
+      if (typeof value.worker !== "string") return { invalid: "register request without an encoded worker" };
+      return { type: "request", id, op: "register", worker: value.worker };
+    case "getpid":
+    case "terminate": {
+      const handle = parseWireHandle(value.handle);
+      if (!handle) return { invalid: `${value.op} request without a valid handle` };
+      return { type: "request", id, op: value.op, handle };
+    }
+    default:
+      return { invalid: `unknown request ${JSON.stringify(String(value.op)).slice(0, 60)}` };
+  }
+}
+
+/**
+ * Check that a value is a `{slot, generation}` pair of non-negative integers.
+ *
+ * @example
+ * ```ts
+ * import { parseWireHandle } from "./protocol.ts";
+ * parseWireHandle({ slot: 0, generation: 3 }); // { slot: 0, generation: 3 }
+ * parseWireHandle({ slot: -1 }); // null
+ * ```
+ */
+export function parseWireHandle(value: unknown): WireHandle | null {
+  if (!isRecord(value) || !isIndex(value.slot) || !isIndex(value.generation)) return null;
+  return { slot: value.slot, generation: value.generation };
+}
+
+/**
+ * Turn an error into what crosses the channel, keeping the fields of a
+ * `BackgroundWorkerError` so the worker can rebuild a typed error.
+ *
+ * @example
+ * ```ts
+ * import { toWireError } from "./protocol.ts";
+ * const wire = toWireError(new RangeError("bad"));
+ * ```
+ */
+export function toWireError(error: unknown): WireError {
+  if (!(error instanceof Error)) return { name: "Error", message: String(error) };
+  const e = error as Error & { worker?: unknown; field?: unknown; code?: unknown };
+  const wire: WireError = { name: e.name, message: e.message };
+  if (typeof e.worker === "string") wire.worker = e.worker;
+  if (typeof e.field === "string") wire.field = e.field;
+  if (typeof e.code === "string") wire.code = e.code;
+  return wire;
+}

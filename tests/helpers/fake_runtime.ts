@@ -1,0 +1,147 @@
+/**
+ * A fake RuntimeAdapter and clock: the whole postmaster state machine runs
+ * against them in memory, with time advanced by hand.
+ */
+import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
+import { Postmaster, type PostmasterOptions } from "../../src/postmaster.ts";
+import type { StartMessage } from "../../src/protocol.ts";
+import type { SignalName } from "../../src/signals.ts";
+import type { BackgroundWorker } from "../../src/worker_spec.ts";
+
+interface Timer {
+  at: number;
+  callback: () => void;
+}
+
+/** A spawned fake process: records what it was sent and which signals it got. */
+export class FakeProcess implements WorkerProcess {
+  readonly sent: unknown[] = [];
+  readonly signals: SignalName[] = [];
+  exited = false;
+  constructor(readonly pid: number, readonly start: StartMessage, readonly events: WorkerProcessEvents) {}
+
+  send(message: unknown): void {
+    if (!this.exited) this.sent.push(message);
+  }
+  kill(signal: SignalName): void {
+    if (!this.exited) this.signals.push(signal);
+  }
+  /** The child's bootstrap reported in. */
+  reportStarted(): this {
+    this.events.message({ type: "started" });
+    return this;
+  }
+  /** The child sends a raw message. */
+  post(message: unknown): void {
+    this.events.message(message);
+  }
+  exit(code: number | null, signal: string | null = null): void {
+    this.exited = true;
+    this.events.exit(code, signal);
+  }
+  get entryName(): string {
+    return (JSON.parse(this.start.entry) as { bgw_name: string }).bgw_name;
+  }
+}
+
+export class FakeRuntime implements RuntimeAdapter {
+  readonly pid = 1000;
+  readonly spawned: FakeProcess[] = [];
+  readonly logs: string[] = [];
+  readonly files = new Set<string>();
+  readonly modules = new Map<string, Record<string, unknown>>();
+  spawnFailures = 0;
+  #now = 0;
+  #timers = new Map<number, Timer>();
+  #nextTimer = 1;
+  #nextPid = 2000;
+
+  now(): number {
+    return this.#now;
+  }
+  setTimer(ms: number, callback: () => void): unknown {
+    const id = this.#nextTimer++;
+    this.#timers.set(id, { at: this.#now + ms, callback });
+    return id;
+  }
+  clearTimer(timer: unknown): void {
+    this.#timers.delete(timer as number);
+  }
+  /** Move the clock forward, firing due timers in order. */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      let next: [number, Timer] | undefined;
+      for (const entry of this.#timers) if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
+      if (!next) break;
+      this.#timers.delete(next[0]);
+      this.#now = next[1].at;
+      next[1].callback();
+    }
+    this.#now = end;
+  }
+  get pendingTimers(): number {
+    return this.#timers.size;
+  }
+  spawn(start: StartMessage, events: WorkerProcessEvents): WorkerProcess {
+    if (this.spawnFailures > 0) {
+      this.spawnFailures--;
+      throw new Error("Resource temporarily unavailable");
+    }
+    const process = new FakeProcess(this.#nextPid++, start, events);
+    this.spawned.push(process);
+    return process;
+  }
+  cwd(): string {
+    return "/srv/app";
+  }
+  fileExists(path: string): boolean {
+    return this.files.has(path);
+  }
+  importModule(url: string): Promise<Record<string, unknown>> {
+    const module = this.modules.get(url);
+    return module ? Promise.resolve(module) : Promise.reject(new Error(`Cannot find module '${url}'`));
+  }
+  writeLog(line: string): void {
+    this.logs.push(line);
+  }
+
+  /** Live processes (spawned and not exited). */
+  get live(): FakeProcess[] {
+    return this.spawned.filter((p) => !p.exited);
+  }
+  /** The last process spawned for a worker name. */
+  last(name: string): FakeProcess {
+    const found = this.spawned.findLast((p) => p.entryName === name);
+    if (!found) throw new Error(`no process was spawned for ${name}`);
+    return found;
+  }
+  /** How many processes were spawned for a worker name. */
+  count(name: string): number {
+    return this.spawned.filter((p) => p.entryName === name).length;
+  }
+}
+
+/** A postmaster on a fake runtime, logging everything (DEBUG1 included) into `runtime.logs`. */
+export function fakePostmaster(options: PostmasterOptions = {}): { pm: Postmaster; runtime: FakeRuntime } {
+  const runtime = new FakeRuntime();
+  const pm = new Postmaster({
+    logger: (level, message) => runtime.writeLog(`${level}:  ${message}`),
+    ...options,
+    adapter: runtime,
+  });
+  return { pm, runtime };
+}
+
+/** A valid worker; override what a test is about. */
+export function worker(name: string, overrides: Partial<BackgroundWorker> = {}): BackgroundWorker {
+  return {
+    bgw_name: name,
+    bgw_flags: 0,
+    bgw_start_time: 0,
+    bgw_restart_time: 10,
+    bgw_library_name: "./worker.ts",
+    bgw_function_name: "main",
+    ...overrides,
+  };
+}
