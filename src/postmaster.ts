@@ -11,7 +11,6 @@ import type { RuntimeAdapter, WorkerProcess } from "./adapter.ts";
 import {
   BGW_NEVER_RESTART,
   BGWH_NOT_YET_STARTED,
-  BGWH_POSTMASTER_DIED,
   BGWH_STOPPED,
   BGWORKER_SHMEM_ACCESS,
 } from "./constants.ts";
@@ -166,7 +165,6 @@ const SHUTDOWN_RANK: Record<ShutdownMode, number> = { smart: 1, fast: 2, immedia
 interface Waiter {
   check(): WorkerStatus | number | undefined;
   resolve(value: WorkerStatus | number): void;
-  onPostmasterDeath(): WorkerStatus | number;
 }
 
 /**
@@ -445,7 +443,7 @@ export class Postmaster {
     return this.#waitFor(handle, "waitForBackgroundWorkerStartup", () => {
       const status = this.getBackgroundWorkerPid(handle);
       return status.status === BGWH_NOT_YET_STARTED ? undefined : status;
-    }, () => ({ status: BGWH_POSTMASTER_DIED, pid: null })) as Promise<WorkerStatus>;
+    }) as Promise<WorkerStatus>;
   }
 
   /**
@@ -462,14 +460,13 @@ export class Postmaster {
     return this.#waitFor(handle, "waitForBackgroundWorkerShutdown", () => {
       const { status } = this.getBackgroundWorkerPid(handle);
       return status === BGWH_STOPPED ? status : undefined;
-    }, () => BGWH_POSTMASTER_DIED) as Promise<number>;
+    }) as Promise<number>;
   }
 
   #waitFor(
     handle: BackgroundWorkerHandle,
     caller: string,
     check: () => WorkerStatus | number | undefined,
-    onPostmasterDeath: () => WorkerStatus | number,
   ): Promise<WorkerStatus | number> {
     try {
       const slot = this.#table.lookup(checkHandle(handle));
@@ -485,10 +482,10 @@ export class Postmaster {
     } catch (error) {
       return Promise.reject(error);
     }
+    // A stopped postmaster has freed every slot, so check() answers at once then.
     const now = check();
     if (now !== undefined) return Promise.resolve(now);
-    if (this.#lifecycle === "stopped") return Promise.resolve(onPostmasterDeath());
-    return new Promise((resolve) => this.#waiters.add({ check, resolve, onPostmasterDeath }));
+    return new Promise((resolve) => this.#waiters.add({ check, resolve }));
   }
 
   /**
@@ -723,11 +720,12 @@ export class Postmaster {
   }
 
   #finishStop(reason: "stop" | "crash"): void {
-    for (const slot of this.#table.inUse()) this.#forget(slot);
+    for (const slot of this.#table.inUse()) {
+      this.#forget(slot);
+      this.#notify(slot); // frees every waiter: a freed slot answers BGWH_STOPPED
+    }
     this.#lifecycle = "stopped";
     this.#log("LOG", "database system is shut down");
-    for (const waiter of this.#waiters) waiter.resolve(waiter.onPostmasterDeath());
-    this.#waiters.clear();
     this.#resolveStopped();
     this.#listeners.emit("shutdown", { reason });
   }

@@ -18,7 +18,14 @@ export class FakeProcess implements WorkerProcess {
   readonly sent: unknown[] = [];
   readonly signals: SignalName[] = [];
   exited = false;
-  constructor(readonly pid: number, readonly start: StartMessage, readonly events: WorkerProcessEvents) {}
+  readonly pid: number;
+  readonly start: StartMessage;
+  readonly events: WorkerProcessEvents;
+  constructor(pid: number, start: StartMessage, events: WorkerProcessEvents) {
+    this.pid = pid;
+    this.start = start;
+    this.events = events;
+  }
 
   send(message: unknown): void {
     if (!this.exited) this.sent.push(message);
