@@ -619,7 +619,7 @@ export class Postmaster {
         }
         case "getpid": {
           const slot = this.#table.lookup(request.handle);
-          return reply({ ...SlotTable.statusOf(slot), notifyPid: slot ? slot.notifyPid : 0 });
+          return reply({ ...SlotTable.statusOf(slot), notifyPid: slot ? slot.notifyPid : 0, name: slot ? slot.entry.bgw_name : "(stale handle)" });
         }
         case "terminate":
           this.terminateBackgroundWorker(request.handle);

@@ -67,7 +67,7 @@ test("a worker registers a dynamic worker, polls it and terminates it over its c
   const handle = reply.value;
   const child = runtime.last("child").reportStarted();
   parent.post({ type: "request", id: 2, op: "getpid", handle });
-  assert.deepEqual(parent.sent.at(-1), { type: "reply", id: 2, ok: true, value: { status: BGWH_STARTED, pid: child.pid, notifyPid: parent.pid } });
+  assert.deepEqual(parent.sent.at(-1), { type: "reply", id: 2, ok: true, value: { status: BGWH_STARTED, pid: child.pid, notifyPid: parent.pid, name: "child" } });
   parent.post({ type: "request", id: 3, op: "terminate", handle });
   assert.deepEqual(child.signals, ["SIGTERM"]);
   child.exit(1);

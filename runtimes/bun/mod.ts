@@ -1,0 +1,37 @@
+/**
+ * bgworker on Bun: the supervisor API with the Bun adapter wired in. Workers
+ * are Bun processes, which run TypeScript natively.
+ *
+ * @example
+ * ```ts
+ * import { Postmaster } from "bgworker/bun";
+ * const pm = new Postmaster();
+ * await pm.start();
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+import type { RuntimeAdapter } from "../../src/adapter.ts";
+import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster.ts";
+import { bootstrapPath } from "../node/bootstrap_path.ts";
+import { createProcessAdapter } from "../node/process_adapter.ts";
+
+export * from "../../src/api.ts";
+
+/**
+ * A postmaster whose workers are Bun processes.
+ *
+ * @example
+ * ```ts
+ * import { Postmaster } from "bgworker/bun";
+ * const pm = new Postmaster();
+ * ```
+ */
+export class Postmaster extends CorePostmaster {
+  /** @param options the cluster's settings; `adapter` replaces the Bun one */
+  constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
+    super({ ...options, adapter: options.adapter ?? createProcessAdapter(() => ({ execPath: process.execPath, args: [bootstrapPath()] })) });
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The command line of a worker process on Deno: the same `deno` binary,
+ * `deno run` with the permissions the postmaster holds, never prompting.
+ * The worker starts in the postmaster's working directory, so Deno finds the
+ * same `deno.json` (and its import map) by the same discovery.
+ *
+ * @module
+ */
+
+import { bootstrapPath } from "../node/bootstrap_path.ts";
+import type { WorkerCommand } from "../node/process_adapter.ts";
+
+interface DenoPermissions {
+  querySync(descriptor: { name: string }): { state: string };
+}
+interface DenoGlobal {
+  execPath(): string;
+  permissions: DenoPermissions;
+}
+
+const PERMISSIONS = ["read", "write", "net", "env", "run", "ffi", "sys", "import"] as const;
+
+/**
+ * `--allow-*` flags for every permission the postmaster holds in full; `-A`
+ * when it holds them all. Partial grants (a path list) cannot be read back
+ * from Deno, so a worker gets only what its postmaster holds whole.
+ *
+ * @example
+ * ```ts
+ * import { denoPermissionFlags } from "./command.ts";
+ * denoPermissionFlags((name) => name === "read"); // ["--allow-read"]
+ * ```
+ */
+export function denoPermissionFlags(granted: (name: string) => boolean): string[] {
+  const held = PERMISSIONS.filter((name) => granted(name));
+  return held.length === PERMISSIONS.length ? ["-A"] : held.map((name) => `--allow-${name}`);
+}
+
+/**
+ * How to start a worker on Deno.
+ *
+ * @example
+ * ```ts
+ * import { denoWorkerCommand } from "./command.ts";
+ * const { execPath, args } = denoWorkerCommand();
+ * ```
+ */
+export function denoWorkerCommand(): WorkerCommand {
+  const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
+  const flags = denoPermissionFlags((name) => {
+    try {
+      return deno.permissions.querySync({ name }).state === "granted";
+    } catch {
+      return false; // a permission name this Deno does not know
+    }
+  });
+  return { execPath: deno.execPath(), args: ["run", "--no-prompt", ...flags, bootstrapPath()] };
+}

@@ -1,0 +1,37 @@
+/**
+ * bgworker on Deno: the supervisor API with the Deno adapter wired in.
+ * The postmaster needs `--allow-run` (to start workers), `--allow-read` and
+ * `--allow-env`; workers get the permissions it holds in full.
+ *
+ * @example
+ * ```ts
+ * import { Postmaster } from "@bgworker/bgworker/deno";
+ * const pm = new Postmaster();
+ * await pm.start();
+ * ```
+ *
+ * @module
+ */
+
+import type { RuntimeAdapter } from "../../src/adapter.ts";
+import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster.ts";
+import { createProcessAdapter } from "../node/process_adapter.ts";
+import { denoWorkerCommand } from "./command.ts";
+
+export * from "../../src/api.ts";
+
+/**
+ * A postmaster whose workers are Deno processes.
+ *
+ * @example
+ * ```ts
+ * import { Postmaster } from "@bgworker/bgworker/deno";
+ * const pm = new Postmaster();
+ * ```
+ */
+export class Postmaster extends CorePostmaster {
+  /** @param options the cluster's settings; `adapter` replaces the Deno one */
+  constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
+    super({ ...options, adapter: options.adapter ?? createProcessAdapter(denoWorkerCommand) });
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * Entry point of every worker process, on Node, Deno and Bun alike: the
+ * postmaster spawns this file, then sends the start parameters.
+ *
+ * @module
+ */
+
+import { runBackgroundWorker } from "../../src/worker/bootstrap.ts";
+import { createNodeWorkerPort } from "./worker_port.ts";
+
+runBackgroundWorker(createNodeWorkerPort());

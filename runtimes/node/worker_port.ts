@@ -1,0 +1,70 @@
+/**
+ * The WorkerPort over `node:process`, which Node, Deno and Bun all
+ * implement: the IPC channel, signals, exit and title of a worker process.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import type { WorkerPort } from "../../src/worker/port.ts";
+
+/**
+ * A WorkerPort for this process. The process must have been spawned with an
+ * IPC channel (by a bgworker postmaster).
+ *
+ * @example
+ * ```ts
+ * import { createNodeWorkerPort } from "./worker_port.ts";
+ * runBackgroundWorker(createNodeWorkerPort());
+ * ```
+ */
+export function createNodeWorkerPort(): WorkerPort {
+  let unsent = 0;
+  let exiting: number | null = null;
+  const exitNow = (code: number): never => process.exit(code);
+  return {
+    pid: process.pid,
+    parentPid: () => process.ppid,
+    send(message) {
+      if (!process.send || !process.connected) return Promise.resolve();
+      unsent++;
+      return new Promise((resolve) => {
+        const done = () => {
+          unsent--;
+          resolve();
+          if (exiting !== null && unsent === 0) exitNow(exiting);
+        };
+        try {
+          process.send!(message, undefined, {}, done);
+        } catch {
+          done();
+        }
+      });
+    },
+    onMessage: (listener) => void process.on("message", listener),
+    onDisconnect: (listener) => void process.once("disconnect", listener),
+    onSignal: (signal, listener) => void process.on(signal, listener),
+    onUncaught(listener) {
+      process.on("uncaughtException", listener);
+      process.on("unhandledRejection", listener);
+    },
+    exit(code) {
+      // Deno can lose a message sent just before exit unless the exit waits for its send callback.
+      if (unsent === 0) return exitNow(code);
+      exiting = code;
+      process.exitCode = code;
+      return undefined as never;
+    },
+    setTitle(title) {
+      try {
+        process.title = title;
+      } catch {
+        // Some runtimes do not let a process rename itself.
+      }
+    },
+    writeLog: (line) => void process.stderr.write(line + "\n"),
+    importModule: (url) => import(url),
+    setTimer: (ms, callback) => setTimeout(callback, ms),
+    clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * Everything the supervisor API exports besides `Postmaster`, which each
+ * runtime entry point defines with its own adapter.
+ *
+ * @module
+ */
+
+export * from "./constants.ts";
+export { BackgroundWorkerError, type BackgroundWorkerErrorCode, type BackgroundWorkerErrorOptions } from "./errors.ts";
+export type { BackgroundWorker, BackgroundWorkerEntry, Datum } from "./worker_spec.ts";
+export type { BackgroundWorkerHandle, WorkerStatus } from "./registry.ts";
+export type { LogLevel, Logger, PostmasterEvents, PostmasterOptions, ShutdownMode, WorkerNotification, WorkerSummary } from "./postmaster.ts";
+export type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "./adapter.ts";

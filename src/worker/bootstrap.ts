@@ -1,0 +1,141 @@
+/**
+ * The life of a worker process, PostgreSQL's `BackgroundWorkerMain`: wait
+ * for the start parameters, rebuild `myBgworkerEntry` from them, report in,
+ * import the library, run the function, and turn the outcome into an exit
+ * code. Also the process-wide wiring: signals, the channel, and the
+ * postmaster's death.
+ *
+ * @module
+ */
+
+import { BackgroundWorkerError } from "../errors.ts";
+import type { PostmasterMessage, WireError } from "../protocol.ts";
+import { decodeWorkerEntry } from "../worker_spec.ts";
+import { refreshWorkerBindings } from "./api.ts";
+import type { WorkerPort } from "./port.ts";
+import { deliverSignal, HANDLED_SIGNALS } from "./signals.ts";
+import { workerState } from "./state.ts";
+
+/**
+ * Milliseconds a worker that asked to hear of the postmaster's death
+ * (`WL_POSTMASTER_DEATH`) gets to clean up before it is made to exit: no
+ * worker outlives its postmaster for long, whatever its code does.
+ */
+export const ORPHAN_GRACE_MS = 500;
+
+/**
+ * Run this process as a background worker over `port`. Never returns: the
+ * process ends with the worker.
+ *
+ * @example
+ * ```ts
+ * import { runBackgroundWorker } from "./bootstrap.ts";
+ * runBackgroundWorker(createNodeWorkerPort());
+ * ```
+ */
+export function runBackgroundWorker(port: WorkerPort): void {
+  const state = workerState();
+  state.port = port;
+  for (const signal of HANDLED_SIGNALS) port.onSignal(signal, () => deliverSignal(signal));
+  port.onUncaught((error) => fatal(port, `uncaught error in background worker: ${describe(error)}`));
+  port.onDisconnect(() => onPostmasterDeath(port));
+  let started = false;
+  port.onMessage((raw) => {
+    const message = raw as PostmasterMessage;
+    switch (message?.type) {
+      case "start":
+        if (started) return;
+        started = true;
+        void startWorker(port, message.entry, message.libraryUrl, message.postmasterPid);
+        return;
+      case "notify": {
+        const count = ++state.newsSeq;
+        state.news.set(`${message.slot}:${message.generation}`, { count, status: message.status, pid: message.pid });
+        for (const wake of [...state.newsWatchers]) wake();
+        // PostgreSQL signals the notify pid with SIGUSR1, which sets its latch.
+        deliverSignal("SIGUSR1");
+        return;
+      }
+      case "reply": {
+        const pending = state.requests.get(message.id);
+        if (!pending) return;
+        state.requests.delete(message.id);
+        if (message.ok) pending.resolve({ value: message.value, seq: state.newsSeq });
+        else pending.reject(fromWireError(message.error));
+        return;
+      }
+    }
+  });
+}
+
+async function startWorker(port: WorkerPort, encoded: string, libraryUrl: string | null, postmasterPid: number): Promise<void> {
+  const state = workerState();
+  state.postmasterPid = postmasterPid;
+  try {
+    state.entry = decodeWorkerEntry(encoded);
+  } catch (error) {
+    return fatal(port, `could not rebuild the background worker's start parameters: ${describe(error)}`);
+  }
+  refreshWorkerBindings();
+  const entry = state.entry;
+  port.setTitle(entry.bgw_type === entry.bgw_name ? `bgworker: ${entry.bgw_name}` : `bgworker: ${entry.bgw_type} ${entry.bgw_name}`);
+  await port.send({ type: "started" });
+
+  const where = `for background worker "${entry.bgw_name}" (library "${entry.bgw_library_name}", function "${entry.bgw_function_name}")`;
+  if (libraryUrl === null) {
+    return fatal(port, `could not access file "${entry.bgw_library_name}" ${where}: not found in dynamicLibraryPath`);
+  }
+  let library: Record<string, unknown>;
+  try {
+    library = await port.importModule(libraryUrl);
+  } catch (error) {
+    return fatal(port, `could not load library "${entry.bgw_library_name}" ${where}: ${describe(error)}`);
+  }
+  const main = library[entry.bgw_function_name];
+  if (typeof main !== "function") {
+    return fatal(port, `could not find function "${entry.bgw_function_name}" in file "${entry.bgw_library_name}" ${where}`);
+  }
+  try {
+    await main(entry.bgw_main_arg);
+  } catch (error) {
+    port.writeLog(`ERROR:  ${describe(error)}`);
+    return void port.exit(1);
+  }
+  port.exit(0);
+}
+
+function onPostmasterDeath(port: WorkerPort): void {
+  const state = workerState();
+  if (state.postmasterDead) return;
+  state.postmasterDead = true;
+  for (const pending of state.requests.values()) pending.reject(new Error("the postmaster is gone"));
+  state.requests.clear();
+  const watchers = [...state.deathWatchers];
+  // Nobody listens for the death: exit now. Otherwise let them hear of it, within a bound.
+  if (watchers.length === 0) port.exit(1);
+  for (const wake of watchers) wake();
+  port.setTimer(ORPHAN_GRACE_MS, () => port.exit(1));
+}
+
+function fatal(port: WorkerPort, message: string): void {
+  port.writeLog(`FATAL:  ${message}`);
+  port.exit(1);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function fromWireError(wire: WireError): Error {
+  if (wire.name === "BackgroundWorkerError" && wire.worker !== undefined) {
+    const prefix = `background worker "${wire.worker}": `;
+    return new BackgroundWorkerError(wire.message.startsWith(prefix) ? wire.message.slice(prefix.length) : wire.message, {
+      worker: wire.worker,
+      field: wire.field,
+      code: (wire.code ?? "invalid_parameter_value") as never,
+    });
+  }
+  const error = new Error(wire.message);
+  error.name = wire.name;
+  return error;
+}

@@ -1,0 +1,47 @@
+/**
+ * What worker-side code needs from the runtime: the worker's half of the
+ * adapter boundary. `src/worker` uses nothing else.
+ *
+ * @module
+ */
+
+import type { SignalName } from "../signals.ts";
+
+/**
+ * The worker process's view of its runtime.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerPort } from "./port.ts";
+ * declare const port: WorkerPort;
+ * await port.send({ type: "started" });
+ * ```
+ */
+export interface WorkerPort {
+  /** This process's id (`MyProcPid`). */
+  readonly pid: number;
+  /** The current parent process id; changes when the postmaster dies and the worker is re-parented. */
+  parentPid(): number;
+  /** Send on the channel to the postmaster; resolves once written (or at once if the channel is closed). */
+  send(message: unknown): Promise<void>;
+  /** Receive messages from the postmaster. */
+  onMessage(listener: (message: unknown) => void): void;
+  /** Called once when the channel to the postmaster closes: the postmaster is gone. */
+  onDisconnect(listener: () => void): void;
+  /** Install the process's handler for a signal (replacing the runtime's default action). */
+  onSignal(signal: SignalName, listener: () => void): void;
+  /** Errors nobody caught: thrown in a callback, or a rejected promise nobody handled. */
+  onUncaught(listener: (error: unknown) => void): void;
+  /** End the process now with an exit code. */
+  exit(code: number): never;
+  /** Set the process title, where the runtime allows it. */
+  setTitle(title: string): void;
+  /** Write one finished log line to the diagnostics stream. */
+  writeLog(line: string): void;
+  /** Import a module by URL. */
+  importModule(url: string): Promise<Record<string, unknown>>;
+  /** Call `callback` once after `ms` milliseconds. */
+  setTimer(ms: number, callback: () => void): unknown;
+  /** Cancel a timer. */
+  clearTimer(timer: unknown): void;
+}

@@ -1,0 +1,122 @@
+/**
+ * Signals in a worker, as PostgreSQL's `BackgroundWorkerMain` sets them up:
+ * held until `backgroundWorkerUnblockSignals()`, except SIGQUIT, which
+ * always exits at once with code 2.
+ *
+ * Defaults: SIGTERM logs `terminating background worker "<type>" due to
+ * administrator command` and exits 1; SIGHUP, SIGINT and SIGUSR2 are
+ * ignored; SIGUSR1 sets `myLatch`.
+ *
+ * @module
+ */
+
+import type { SignalName } from "../signals.ts";
+import { setLatch } from "./latch.ts";
+import { type SignalHandler, workerState } from "./state.ts";
+
+/** Signals a worker handles; the others keep the runtime's default action. */
+export const HANDLED_SIGNALS: readonly SignalName[] = ["SIGTERM", "SIGHUP", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGQUIT"];
+
+function runDefault(signal: SignalName): void {
+  const state = workerState();
+  switch (signal) {
+    case "SIGTERM": {
+      const type = state.entry?.bgw_type ?? "unknown";
+      state.port?.writeLog(`FATAL:  terminating background worker "${type}" due to administrator command`);
+      state.port?.exit(1);
+      break;
+    }
+    case "SIGQUIT":
+      state.port?.exit(2);
+      break;
+    case "SIGUSR1":
+      setLatch(state.latch);
+      break;
+    default:
+      break; // SIGHUP, SIGINT, SIGUSR2: ignored until the worker installs a handler
+  }
+}
+
+function run(signal: SignalName): void {
+  const handler = workerState().handlers.get(signal) ?? "default";
+  if (handler === "ignore") return;
+  if (handler === "default") return runDefault(signal);
+  handler();
+}
+
+/**
+ * Called by the port for every handled signal the process receives.
+ *
+ * @example
+ * ```ts
+ * import { deliverSignal } from "./signals.ts";
+ * port.onSignal("SIGTERM", () => deliverSignal("SIGTERM"));
+ * ```
+ */
+export function deliverSignal(signal: SignalName): void {
+  const state = workerState();
+  if (signal === "SIGQUIT" && (state.handlers.get("SIGQUIT") ?? "default") === "default") return runDefault(signal);
+  if (state.signalsBlocked) {
+    state.pendingSignals.add(signal);
+    return;
+  }
+  run(signal);
+}
+
+/**
+ * Let signals through, delivering those that came while they were held.
+ *
+ * @example
+ * ```ts
+ * import { backgroundWorkerUnblockSignals, pqsignal } from "bgworker/worker";
+ * pqsignal("SIGHUP", () => reloadRequested = true);
+ * backgroundWorkerUnblockSignals();
+ * ```
+ */
+export function backgroundWorkerUnblockSignals(): void {
+  const state = workerState();
+  state.signalsBlocked = false;
+  const pending = [...state.pendingSignals];
+  state.pendingSignals.clear();
+  for (const signal of pending) run(signal);
+}
+
+/**
+ * Hold signals again until the next `backgroundWorkerUnblockSignals()`.
+ *
+ * @example
+ * ```ts
+ * import { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals } from "bgworker/worker";
+ * backgroundWorkerBlockSignals();
+ * criticalSection();
+ * backgroundWorkerUnblockSignals();
+ * ```
+ */
+export function backgroundWorkerBlockSignals(): void {
+  workerState().signalsBlocked = true;
+}
+
+/**
+ * Set what a signal does, and return what it did before. `"default"` is
+ * bgworker's default for that signal (see the module note), not the
+ * runtime's: a worker never dies of a signal it handles.
+ *
+ * @example
+ * ```ts
+ * import { myLatch, pqsignal, setLatch } from "bgworker/worker";
+ * let gotSighup = false;
+ * pqsignal("SIGHUP", () => { gotSighup = true; setLatch(myLatch); });
+ * ```
+ */
+export function pqsignal(signal: SignalName, handler: SignalHandler): SignalHandler {
+  if (!HANDLED_SIGNALS.includes(signal)) {
+    throw new RangeError(`pqsignal: ${String(signal)} cannot be handled; use one of ${HANDLED_SIGNALS.join(", ")}`);
+  }
+  if (typeof handler !== "function" && handler !== "default" && handler !== "ignore") {
+    throw new TypeError(`pqsignal: the handler for ${signal} must be a function, "default" or "ignore"`);
+  }
+  const state = workerState();
+  const previous = state.handlers.get(signal) ?? "default";
+  state.handlers.set(signal, handler);
+  return previous;
+}

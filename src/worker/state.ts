@@ -1,0 +1,113 @@
+/**
+ * The state of a worker process, in one place. It lives on `globalThis`
+ * under a registered symbol so that two copies of bgworker in one process
+ * (say, the bootstrap's and the user's, resolved through different paths)
+ * still share one `myBgworkerEntry` and one `myLatch`.
+ *
+ * @module
+ */
+
+import type { SignalName } from "../signals.ts";
+import type { BackgroundWorkerEntry } from "../worker_spec.ts";
+import type { WorkerPort } from "./port.ts";
+
+/**
+ * A latch: a flag `setLatch` raises and `waitLatch` sleeps on.
+ *
+ * @example
+ * ```ts
+ * import { Latch, setLatch } from "bgworker/worker";
+ * const latch = new Latch();
+ * setLatch(latch);
+ * ```
+ */
+export class Latch {
+  /** Whether the latch is set. */
+  isSet = false;
+  /** Sleepers to wake when it is set. */
+  readonly sleepers: Set<() => void> = new Set();
+}
+
+/** What a signal does in a worker: a function, bgworker's default, or nothing. */
+export type SignalHandler = (() => void) | "default" | "ignore";
+
+/** The latest notification about one handle, and its sequence number. */
+export interface HandleNews {
+  count: number;
+  status: number;
+  pid: number | null;
+}
+
+/**
+ * Everything a worker process knows about itself.
+ *
+ * @example
+ * ```ts
+ * import { workerState } from "./state.ts";
+ * const { entry } = workerState();
+ * ```
+ */
+export interface WorkerState {
+  port: WorkerPort | null;
+  entry: BackgroundWorkerEntry | null;
+  postmasterPid: number;
+  postmasterDead: boolean;
+  /** Sleepers that asked to hear of the postmaster's death. */
+  deathWatchers: Set<() => void>;
+  latch: Latch;
+  signalsBlocked: boolean;
+  pendingSignals: Set<SignalName>;
+  handlers: Map<SignalName, SignalHandler>;
+  nextRequestId: number;
+  requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>;
+  /** Notifications received so far; each `HandleNews.count` is this counter when it came. */
+  newsSeq: number;
+  news: Map<string, HandleNews>;
+  newsWatchers: Set<() => void>;
+}
+
+const KEY = Symbol.for("bgworker.worker.state");
+
+/**
+ * The process's worker state, created on first use.
+ *
+ * @example
+ * ```ts
+ * import { workerState } from "./state.ts";
+ * if (workerState().postmasterDead) console.log("orphaned");
+ * ```
+ */
+export function workerState(): WorkerState {
+  const global = globalThis as unknown as Record<symbol, WorkerState | undefined>;
+  return global[KEY] ??= {
+    port: null,
+    entry: null,
+    postmasterPid: 0,
+    postmasterDead: false,
+    deathWatchers: new Set(),
+    latch: new Latch(),
+    signalsBlocked: true,
+    pendingSignals: new Set(),
+    handlers: new Map(),
+    nextRequestId: 1,
+    requests: new Map(),
+    newsSeq: 0,
+    news: new Map(),
+    newsWatchers: new Set(),
+  };
+}
+
+/**
+ * The port, or an error saying this is not a worker process.
+ *
+ * @example
+ * ```ts
+ * import { requirePort } from "./state.ts";
+ * const port = requirePort("myProcPid");
+ * ```
+ */
+export function requirePort(caller: string): WorkerPort {
+  const port = workerState().port;
+  if (!port) throw new Error(`${caller}: not inside a background worker process (start this module through a Postmaster)`);
+  return port;
+}

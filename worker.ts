@@ -1,0 +1,39 @@
+/**
+ * The API of code that runs inside a worker process: `bgworker/worker`.
+ *
+ * @example
+ * ```ts
+ * import { backgroundWorkerUnblockSignals, myLatch, resetLatch, waitLatch, WL_EXIT_ON_PM_DEATH, WL_LATCH_SET, WL_TIMEOUT } from "bgworker/worker";
+ *
+ * export async function napper(): Promise<void> {
+ *   backgroundWorkerUnblockSignals();
+ *   for (;;) {
+ *     await waitLatch(myLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000);
+ *     resetLatch(myLatch);
+ *   }
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/constants.ts";
+export { BackgroundWorkerError } from "./src/errors.ts";
+export type { BackgroundWorker, BackgroundWorkerEntry, Datum } from "./src/worker_spec.ts";
+export type { BackgroundWorkerHandle, WorkerStatus } from "./src/registry.ts";
+export type { SignalName } from "./src/signals.ts";
+export { Latch, type SignalHandler } from "./src/worker/state.ts";
+export { resetLatch, setLatch, waitLatch } from "./src/worker/latch.ts";
+export { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals, pqsignal } from "./src/worker/signals.ts";
+export {
+  getBackgroundWorkerPid,
+  myBgworkerEntry,
+  myLatch,
+  myProcPid,
+  postmasterIsAlive,
+  procExit,
+  registerDynamicBackgroundWorker,
+  terminateBackgroundWorker,
+  waitForBackgroundWorkerShutdown,
+  waitForBackgroundWorkerStartup,
+} from "./src/worker/api.ts";
