@@ -9,7 +9,7 @@ import { BGWH_NOT_YET_STARTED, BGWH_POSTMASTER_DIED, BGWH_STOPPED } from "../con
 import { BackgroundWorkerError } from "../errors.ts";
 import type { BackgroundWorkerHandle, WorkerStatus } from "../registry.ts";
 import { type BackgroundWorker, type BackgroundWorkerEntry, encodeWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
-import { requirePort, workerState } from "./state.ts";
+import { type Latch, requirePort, workerState } from "./state.ts";
 
 /**
  * This worker's registration: a copy rebuilt from the by-value start
@@ -43,7 +43,7 @@ export let myProcPid: number = workerState().port?.pid ?? 0;
  * setLatch(myLatch);
  * ```
  */
-export const myLatch = workerState().latch;
+export const myLatch: Latch = workerState().latch;
 
 /**
  * Called by the bootstrap once the start parameters are rebuilt, so the

@@ -119,7 +119,7 @@ export class FakeRuntime implements RuntimeAdapter {
   }
   /** The last process spawned for a worker name. */
   last(name: string): FakeProcess {
-    const found = this.spawned.findLast((p) => p.entryName === name);
+    const found = [...this.spawned].reverse().find((p) => p.entryName === name);
     if (!found) throw new Error(`no process was spawned for ${name}`);
     return found;
   }
