@@ -1,0 +1,51 @@
+/** A real Postmaster for end-to-end tests, with its log captured and events awaited with a bound. */
+import { type BackgroundWorker, Postmaster, type PostmasterOptions, type WorkerNotification } from "../../mod.ts";
+
+export const FIXTURES = new URL("../fixtures/workers.ts", import.meta.url).href;
+
+export interface Harness {
+  pm: Postmaster;
+  logs: string[];
+  notes: WorkerNotification[];
+  /** Resolve when `predicate` holds after some notification; reject after `ms`. */
+  until(what: string, predicate: () => boolean, ms?: number): Promise<void>;
+}
+
+export function realPostmaster(options: PostmasterOptions = {}): Harness {
+  const logs: string[] = [];
+  const notes: WorkerNotification[] = [];
+  const pm = new Postmaster({ logger: (level, message) => logs.push(`${level}:  ${message}`), ...options });
+  const checks = new Set<() => void>();
+  pm.on("notify", (n) => {
+    notes.push(n);
+    for (const check of [...checks]) check();
+  });
+  const until = (what: string, predicate: () => boolean, ms = 20_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        checks.delete(check);
+        reject(new Error(`timed out after ${ms} ms waiting for ${what}; log:\n${logs.join("\n")}`));
+      }, ms);
+      const check = () => {
+        if (!predicate()) return;
+        clearTimeout(timer);
+        checks.delete(check);
+        resolve();
+      };
+      checks.add(check);
+      check();
+    });
+  return { pm, logs, notes, until };
+}
+
+export function fixture(name: string, fn: string, overrides: Partial<BackgroundWorker> = {}): BackgroundWorker {
+  return {
+    bgw_name: name,
+    bgw_flags: 0,
+    bgw_start_time: 0,
+    bgw_restart_time: -1,
+    bgw_library_name: FIXTURES,
+    bgw_function_name: fn,
+    ...overrides,
+  };
+}
