@@ -9,9 +9,11 @@
 import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import process from "node:process";
+import type { Duplex } from "node:stream";
 import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
-import type { StartMessage } from "../../src/protocol.ts";
+import { MAX_MESSAGE_BYTES, type StartMessage } from "../../src/protocol.ts";
 import type { SignalName } from "../../src/signals.ts";
+import { createLineReader } from "./line_reader.ts";
 
 /**
  * How to start a worker process on one runtime.
@@ -27,6 +29,16 @@ export interface WorkerCommand {
   args: string[];
   env?: Record<string, string>;
 }
+
+/**
+ * The worker's channel is a plain socket on this descriptor, which the
+ * worker's runtime takes for its IPC channel (`process.send`). The postmaster
+ * side reads it with a bounded parser of its own; see line_reader.ts.
+ */
+const CHANNEL_FD = 3;
+
+/** Bytes of messages a worker may leave unread before it counts as broken. */
+const MAX_UNREAD_BYTES = 4 * MAX_MESSAGE_BYTES;
 
 /**
  * Milliseconds to wait, after a worker's exit event, for its IPC channel to
@@ -66,17 +78,17 @@ export function createProcessAdapter(command: (start: StartMessage) => WorkerCom
 
 function spawnWorker(command: WorkerCommand, start: StartMessage, events: WorkerProcessEvents): WorkerProcess {
   const child = spawn(command.execPath, command.args, {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-    serialization: "json",
+    stdio: ["ignore", "inherit", "inherit", "pipe"],
     env: workerEnvironment(command.env),
   });
   // A failed spawn also emits "error" later; without a listener it would crash the postmaster.
   child.on("error", () => {});
-  if (child.pid === undefined) throw new Error(`could not spawn ${command.execPath}`);
+  const channel = child.stdio[CHANNEL_FD] as Duplex | null | undefined;
+  if (child.pid === undefined || !channel) throw new Error(`could not spawn ${command.execPath}`);
   const pid = child.pid;
 
   let exited: { code: number | null; signal: string | null } | null = null;
-  let connected = true;
+  let open = true;
   let reported = false;
   let drainTimer: ReturnType<typeof setTimeout> | null = null;
   const report = () => {
@@ -85,35 +97,56 @@ function spawnWorker(command: WorkerCommand, start: StartMessage, events: Worker
     if (drainTimer) clearTimeout(drainTimer);
     events.exit(exited.code, exited.signal);
   };
-  child.on("message", (message) => {
-    if (!reported) events.message(message);
-  });
-  child.on("disconnect", () => {
-    connected = false;
+  const close = () => {
+    open = false;
+    channel.destroy();
     report();
-  });
+  };
+  const violation = (reason: string) => {
+    if (!open) return;
+    // Report first, so that the postmaster's SIGKILL lands before the worker sees its channel close and exits on its own.
+    if (!exited) events.protocolError(reason);
+    close();
+  };
+
+  channel.on("error", () => {}); // EPIPE and the like: the close that follows says all.
+  channel.on("close", close);
+  channel.on(
+    "data",
+    createLineReader(MAX_MESSAGE_BYTES, {
+      line(text) {
+        if (!open || reported) return;
+        let message: unknown;
+        try {
+          message = JSON.parse(text);
+        } catch {
+          return violation(`sent ${JSON.stringify(text.slice(0, 40))}, which is not a JSON message`);
+        }
+        events.message(message);
+      },
+      overflow: () => violation(`sent a message longer than ${MAX_MESSAGE_BYTES} bytes`),
+    }),
+  );
   child.on("exit", (code, signal) => {
     exited = { code, signal };
-    if (!connected || !child.connected) return report();
+    if (!open) return report();
     drainTimer = setTimeout(report, DRAIN_AFTER_EXIT_MS);
   });
 
   const worker: WorkerProcess = {
     pid,
     send(message) {
-      if (!child.connected) return;
-      try {
-        child.send(message as object, (error) => {
-          if (error && !exited) events.protocolError(`could not write to its channel: ${error.message}`);
-        });
-      } catch {
-        // The channel closed between the check and the write: the exit event follows.
+      if (!open) return;
+      // A worker that stops reading must not make the postmaster buffer without end.
+      if (channel.writableLength > MAX_UNREAD_BYTES) {
+        return violation(`left more than ${MAX_UNREAD_BYTES} bytes of messages unread`);
       }
+      channel.write(JSON.stringify(message) + "\n");
     },
     kill(signal: SignalName) {
       if (exited) return;
       try {
-        // process.kill, not child.kill: Deno's child.kill drops the IPC channel and misreports the exit code.
+        // process.kill, not child.kill: Deno's child.kill misreports the exit code.
         process.kill(pid, signal);
       } catch {
         // Already gone: its exit event is on the way.
@@ -126,7 +159,13 @@ function spawnWorker(command: WorkerCommand, start: StartMessage, events: Worker
 
 /** The postmaster's environment for a worker, less what only a test runner's own children should see. */
 function workerEnvironment(extra: Record<string, string> = {}): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env, ...extra };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    ...extra,
+    // The worker's runtime opens its IPC channel on this descriptor, as if forked with an "ipc" slot.
+    NODE_CHANNEL_FD: String(CHANNEL_FD),
+    NODE_CHANNEL_SERIALIZATION_MODE: "json",
+  };
   delete env.NODE_TEST_CONTEXT;
   return env;
 }

@@ -1,5 +1,5 @@
 /** A real Postmaster for end-to-end tests, with its log captured and events awaited with a bound. */
-import { type BackgroundWorker, Postmaster, type PostmasterOptions, type WorkerNotification } from "../../mod.ts";
+import { type BackgroundWorker, type BackgroundWorkerHandle, Postmaster, type PostmasterOptions, type WorkerNotification } from "../../mod.ts";
 
 export const FIXTURES = new URL("../fixtures/workers.ts", import.meta.url).href;
 
@@ -48,4 +48,9 @@ export function fixture(name: string, fn: string, overrides: Partial<BackgroundW
     bgw_function_name: fn,
     ...overrides,
   };
+}
+
+/** Whether two handles name the same registration. */
+export function sameHandle(a: BackgroundWorkerHandle, b: BackgroundWorkerHandle): boolean {
+  return a.slot === b.slot && a.generation === b.generation;
 }
