@@ -32,6 +32,7 @@ import {
   decodeWorkerEntry,
   encodeWorkerEntry,
   isStartTimeReached,
+  processTitle,
   validateBackgroundWorker,
 } from "./worker_spec.ts";
 
@@ -557,6 +558,7 @@ export class Postmaster {
       slot: slot.slot,
       generation: slot.generation,
       postmasterPid: this.pid,
+      title: processTitle(slot.entry),
     };
     let process: WorkerProcess | null = null;
     try {

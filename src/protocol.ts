@@ -21,7 +21,7 @@ export interface WireHandle {
  * @example
  * ```ts
  * import type { StartMessage } from "./protocol.ts";
- * const start: StartMessage = { type: "start", entry: "{…}", libraryUrl: "file:///w.ts", slot: 0, generation: 1, postmasterPid: 42 };
+ * const start: StartMessage = { type: "start", entry: "{…}", libraryUrl: "file:///w.ts", slot: 0, generation: 1, postmasterPid: 42, title: "bgworker: w" };
  * ```
  */
 export interface StartMessage {
@@ -33,6 +33,8 @@ export interface StartMessage {
   slot: number;
   generation: number;
   postmasterPid: number;
+  /** The process title, `processTitle(entry)`: set at spawn where the runtime allows, and by the worker itself. */
+  title: string;
 }
 
 /** Postmaster → worker: a worker whose `bgw_notify_pid` is this one started or stopped. */

@@ -288,6 +288,20 @@ function describe(value: unknown): string {
 }
 
 /**
+ * The title a worker's process shows in `ps`: its type and name, never its
+ * start parameters (which may hold secrets).
+ *
+ * @example
+ * ```ts
+ * import { processTitle } from "./worker_spec.ts";
+ * processTitle({ bgw_name: "mover 1", bgw_type: "mover" }); // "bgworker: mover mover 1"
+ * ```
+ */
+export function processTitle(entry: Pick<BackgroundWorkerEntry, "bgw_name" | "bgw_type">): string {
+  return entry.bgw_type === entry.bgw_name ? `bgworker: ${entry.bgw_name}` : `bgworker: ${entry.bgw_type} ${entry.bgw_name}`;
+}
+
+/**
  * Returns true when the entry's start time has come in the given cluster state.
  *
  * @example

@@ -78,6 +78,9 @@ export function createProcessAdapter(command: (start: StartMessage) => WorkerCom
 
 function spawnWorker(command: WorkerCommand, start: StartMessage, events: WorkerProcessEvents): WorkerProcess {
   const child = spawn(command.execPath, command.args, {
+    // Shown by ps from the first instant, and room for the worker to set the same title itself
+    // (Node keeps a title within the length of its original command line; Bun cannot set one at all).
+    argv0: start.title,
     stdio: ["ignore", "inherit", "inherit", "pipe"],
     env: workerEnvironment(command.env),
   });

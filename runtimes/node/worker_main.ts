@@ -6,6 +6,8 @@
  */
 
 import { runBackgroundWorker } from "../../src/worker/bootstrap.ts";
+import { releaseClosedChannelDescriptor } from "../deno/channel_descriptor.ts";
 import { createNodeWorkerPort } from "./worker_port.ts";
 
-runBackgroundWorker(createNodeWorkerPort());
+const onDeno = "Deno" in globalThis;
+runBackgroundWorker(createNodeWorkerPort({ afterDisconnect: onDeno ? releaseClosedChannelDescriptor : undefined }));

@@ -9,6 +9,20 @@ import process from "node:process";
 import type { WorkerPort } from "../../src/worker/port.ts";
 
 /**
+ * What differs between runtimes on the worker side.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerPortOptions } from "./worker_port.ts";
+ * const options: WorkerPortOptions = { afterDisconnect: () => console.error("channel closed") };
+ * ```
+ */
+export interface WorkerPortOptions {
+  /** Runs when the channel closes, before the worker hears of it: a place for runtime workarounds. */
+  afterDisconnect?: () => void;
+}
+
+/**
  * A WorkerPort for this process. The process must have been spawned with an
  * IPC channel (by a bgworker postmaster).
  *
@@ -18,7 +32,7 @@ import type { WorkerPort } from "../../src/worker/port.ts";
  * runBackgroundWorker(createNodeWorkerPort());
  * ```
  */
-export function createNodeWorkerPort(): WorkerPort {
+export function createNodeWorkerPort(options: WorkerPortOptions = {}): WorkerPort {
   let unsent = 0;
   let exiting: number | null = null;
   const exitNow = (code: number): never => process.exit(code);
@@ -42,7 +56,12 @@ export function createNodeWorkerPort(): WorkerPort {
       });
     },
     onMessage: (listener) => void process.on("message", listener),
-    onDisconnect: (listener) => void process.once("disconnect", listener),
+    onDisconnect(listener) {
+      process.once("disconnect", () => {
+        options.afterDisconnect?.();
+        listener();
+      });
+    },
     onSignal: (signal, listener) => void process.on(signal, listener),
     onUncaught(listener) {
       process.on("uncaughtException", listener);

@@ -9,7 +9,7 @@
  */
 
 import { BackgroundWorkerError } from "../errors.ts";
-import type { PostmasterMessage, WireError } from "../protocol.ts";
+import type { PostmasterMessage, StartMessage, WireError } from "../protocol.ts";
 import { decodeWorkerEntry } from "../worker_spec.ts";
 import { refreshWorkerBindings } from "./api.ts";
 import type { WorkerPort } from "./port.ts";
@@ -46,7 +46,7 @@ export function runBackgroundWorker(port: WorkerPort): void {
       case "start":
         if (started) return;
         started = true;
-        void startWorker(port, message.entry, message.libraryUrl, message.postmasterPid);
+        void startWorker(port, message);
         return;
       case "notify": {
         const count = ++state.newsSeq;
@@ -68,7 +68,7 @@ export function runBackgroundWorker(port: WorkerPort): void {
   });
 }
 
-async function startWorker(port: WorkerPort, encoded: string, libraryUrl: string | null, postmasterPid: number): Promise<void> {
+async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postmasterPid, title }: StartMessage): Promise<void> {
   const state = workerState();
   state.postmasterPid = postmasterPid;
   try {
@@ -78,7 +78,7 @@ async function startWorker(port: WorkerPort, encoded: string, libraryUrl: string
   }
   refreshWorkerBindings();
   const entry = state.entry;
-  port.setTitle(entry.bgw_type === entry.bgw_name ? `bgworker: ${entry.bgw_name}` : `bgworker: ${entry.bgw_type} ${entry.bgw_name}`);
+  port.setTitle(title);
   await port.send({ type: "started" });
 
   const where = `for background worker "${entry.bgw_name}" (library "${entry.bgw_library_name}", function "${entry.bgw_function_name}")`;

@@ -4,12 +4,13 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { loaderFlags } from "../../runtimes/node/command.ts";
 
-export function spawnSameRuntime(script: string): ChildProcess {
+export function spawnSameRuntime(script: string, scriptArgs: string[] = []): ChildProcess {
   const args = "Deno" in globalThis
     ? ["run", "-A", "--no-prompt", script]
     : "Bun" in globalThis
     ? [script]
     : [...loaderFlags(process.execArgv), script];
+  args.push(...scriptArgs);
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
   return spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env });

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { WL_POSTMASTER_DEATH } from "../../mod.ts";
+import { reportFile } from "../helpers/report.ts";
 import { isAlive, spawnSameRuntime } from "../helpers/same_runtime.ts";
 
 const SCRIPT = fileURLToPath(new URL("../fixtures/orphan_postmaster.ts", import.meta.url));
 
-test("no orphans: after SIGKILL of the postmaster every worker exits within one second", async () => {
-  const postmaster = spawnSameRuntime(SCRIPT);
+test("no orphans: after SIGKILL of the postmaster every worker exits within one second; a waitLatch with WL_POSTMASTER_DEATH returns it", async () => {
+  const report = reportFile();
+  const postmaster = spawnSameRuntime(SCRIPT, [report.path]);
   const line = await new Promise<string>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`postmaster printed no pids in 30 s: ${out}`)), 30_000);
@@ -19,11 +22,12 @@ test("no orphans: after SIGKILL of the postmaster every worker exits within one 
     });
   });
   const { workers } = JSON.parse(line) as { workers: number[] };
-  assert.equal(workers.length, 3);
+  assert.equal(workers.length, 4);
   assert.ok(workers.every(isAlive), "all workers run before the kill");
   postmaster.kill("SIGKILL");
   const killedAt = Date.now();
   while (workers.some(isAlive) && Date.now() - killedAt < 1000) await new Promise((r) => setTimeout(r, 10));
   const left = workers.filter(isAlive);
   assert.deepEqual(left, [], `workers still alive ${Date.now() - killedAt} ms after the postmaster's SIGKILL`);
+  assert.deepEqual(report.read(), { events: WL_POSTMASTER_DEATH, postmasterAlive: false });
 });

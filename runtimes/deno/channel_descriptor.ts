@@ -1,0 +1,29 @@
+/**
+ * A workaround for Deno (seen on 2.9): once a child's IPC channel closes,
+ * node:fs hands out descriptor 3, the channel's own number, and writes
+ * through it still go to the closed channel and fail with EPIPE. A worker
+ * that writes a file right after its postmaster died would fail. Opening and
+ * closing one descriptor clears the stale entry.
+ *
+ * @module
+ */
+
+import { closeSync, openSync } from "node:fs";
+
+/**
+ * Clear Deno's stale entry for the closed channel's descriptor. Harmless
+ * elsewhere, and never throws.
+ *
+ * @example
+ * ```ts
+ * import { releaseClosedChannelDescriptor } from "./channel_descriptor.ts";
+ * process.once("disconnect", releaseClosedChannelDescriptor);
+ * ```
+ */
+export function releaseClosedChannelDescriptor(): void {
+  try {
+    closeSync(openSync("/dev/null", "r"));
+  } catch {
+    // No /dev/null (not a POSIX system): nothing to clear either.
+  }
+}
