@@ -24,6 +24,8 @@ export type { BackgroundWorkerHandle, WorkerStatus } from "./src/registry.ts";
 export type { SignalName } from "./src/signals.ts";
 export { Latch, type SignalHandler } from "./src/worker/state.ts";
 export { resetLatch, setLatch, waitLatch } from "./src/worker/latch.ts";
+export { elog } from "./src/worker/elog.ts";
+export type { LogLevel } from "./src/log_level.ts";
 export { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals, pqsignal } from "./src/worker/signals.ts";
 export {
   getBackgroundWorkerPid,

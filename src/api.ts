@@ -9,5 +9,6 @@ export * from "./constants.ts";
 export { BackgroundWorkerError, type BackgroundWorkerErrorCode, type BackgroundWorkerErrorOptions } from "./errors.ts";
 export type { BackgroundWorker, BackgroundWorkerEntry, Datum } from "./worker_spec.ts";
 export type { BackgroundWorkerHandle, WorkerStatus } from "./registry.ts";
-export type { LogLevel, Logger, PostmasterEvents, PostmasterOptions, ShutdownMode, WorkerNotification, WorkerSummary } from "./postmaster.ts";
+export type { LogLevel } from "./log_level.ts";
+export type { Logger, PostmasterEvents, PostmasterOptions, ShutdownMode, WorkerNotification, WorkerSummary } from "./postmaster.ts";
 export type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "./adapter.ts";

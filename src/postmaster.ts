@@ -26,6 +26,7 @@ import {
   toWireError,
 } from "./protocol.ts";
 import { type BackgroundWorkerHandle, SlotTable, type WorkerSlot, type WorkerStatus } from "./registry.ts";
+import type { LogLevel } from "./log_level.ts";
 import { describeSignal } from "./signals.ts";
 import {
   type BackgroundWorker,
@@ -35,17 +36,6 @@ import {
   processTitle,
   validateBackgroundWorker,
 } from "./worker_spec.ts";
-
-/**
- * PostgreSQL's message levels that bgworker uses.
- *
- * @example
- * ```ts
- * import type { LogLevel } from "./postmaster.ts";
- * const level: LogLevel = "LOG";
- * ```
- */
-export type LogLevel = "DEBUG1" | "LOG" | "WARNING";
 
 /**
  * Receives every log line, with PostgreSQL's wording, before formatting.
@@ -600,6 +590,7 @@ export class Postmaster {
       this.#notify(slot);
       return;
     }
+    if (message.type === "log") return this.#log(message.level, message.message);
     this.#onRequest(slot, process, message);
   }
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { isLogLevel, type LogLevel } from "./log_level.ts";
+
 /** Largest message, in bytes of JSON, either side accepts; adapters enforce it on the wire. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
 
@@ -74,8 +76,15 @@ export type RequestMessage =
   | { type: "request"; id: number; op: "getpid"; handle: WireHandle }
   | { type: "request"; id: number; op: "terminate"; handle: WireHandle };
 
+/** Worker → postmaster: a log line of the worker's, for the postmaster's logger. */
+export interface LogMessage {
+  type: "log";
+  level: LogLevel;
+  message: string;
+}
+
 /** Every message a worker sends. */
-export type WorkerMessage = StartedMessage | RequestMessage;
+export type WorkerMessage = StartedMessage | RequestMessage | LogMessage;
 
 /** A message that failed {@link parseWorkerMessage}, and why. */
 export interface InvalidMessage {
@@ -99,6 +108,10 @@ const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isS
 export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessage {
   if (!isRecord(value)) return { invalid: `expected an object, got ${value === null ? "null" : typeof value}` };
   if (value.type === "started") return { type: "started" };
+  if (value.type === "log") {
+    if (!isLogLevel(value.level) || typeof value.message !== "string") return { invalid: "log message without a known level and a text" };
+    return { type: "log", level: value.level, message: value.message };
+  }
   if (value.type !== "request") return { invalid: `unknown message type ${JSON.stringify(String(value.type)).slice(0, 60)}` };
   if (!isIndex(value.id)) return { invalid: "request without a numeric id" };
   const id = value.id;

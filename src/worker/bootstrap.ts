@@ -12,6 +12,7 @@ import { BackgroundWorkerError } from "../errors.ts";
 import type { PostmasterMessage, StartMessage, WireError } from "../protocol.ts";
 import { decodeWorkerEntry } from "../worker_spec.ts";
 import { refreshWorkerBindings } from "./api.ts";
+import { elog } from "./elog.ts";
 import type { WorkerPort } from "./port.ts";
 import { deliverSignal, HANDLED_SIGNALS } from "./signals.ts";
 import { workerState } from "./state.ts";
@@ -98,7 +99,7 @@ async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postm
   try {
     await main(entry.bgw_main_arg);
   } catch (error) {
-    port.writeLog(`ERROR:  ${describe(error)}`);
+    await elog("ERROR", describe(error));
     return void port.exit(1);
   }
   port.exit(0);
@@ -118,7 +119,8 @@ function onPostmasterDeath(port: WorkerPort): void {
 }
 
 function fatal(port: WorkerPort, message: string): void {
-  port.writeLog(`FATAL:  ${message}`);
+  // exit waits for the line to be written.
+  void elog("FATAL", message);
   port.exit(1);
 }
 

@@ -11,6 +11,7 @@
  */
 
 import type { SignalName } from "../signals.ts";
+import { elog } from "./elog.ts";
 import { setLatch } from "./latch.ts";
 import { type SignalHandler, workerState } from "./state.ts";
 
@@ -22,7 +23,7 @@ function runDefault(signal: SignalName): void {
   switch (signal) {
     case "SIGTERM": {
       const type = state.entry?.bgw_type ?? "unknown";
-      state.port?.writeLog(`FATAL:  terminating background worker "${type}" due to administrator command`);
+      void elog("FATAL", `terminating background worker "${type}" due to administrator command`);
       state.port?.exit(1);
       break;
     }

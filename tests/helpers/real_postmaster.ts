@@ -7,18 +7,27 @@ export interface Harness {
   pm: Postmaster;
   logs: string[];
   notes: WorkerNotification[];
-  /** Resolve when `predicate` holds after some notification; reject after `ms`. */
+  /** Resolve when `predicate` holds after some notification or log line; reject after `ms`. */
   until(what: string, predicate: () => boolean, ms?: number): Promise<void>;
 }
 
 export function realPostmaster(options: PostmasterOptions = {}): Harness {
   const logs: string[] = [];
   const notes: WorkerNotification[] = [];
-  const pm = new Postmaster({ logger: (level, message) => logs.push(`${level}:  ${message}`), ...options });
   const checks = new Set<() => void>();
+  const recheck = () => {
+    for (const check of [...checks]) check();
+  };
+  const pm = new Postmaster({
+    logger: (level, message) => {
+      logs.push(`${level}:  ${message}`);
+      recheck();
+    },
+    ...options,
+  });
   pm.on("notify", (n) => {
     notes.push(n);
-    for (const check of [...checks]) check();
+    recheck();
   });
   const until = (what: string, predicate: () => boolean, ms = 20_000) =>
     new Promise<void>((resolve, reject) => {
