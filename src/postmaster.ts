@@ -498,6 +498,22 @@ export class Postmaster {
   }
 
   /**
+   * Send SIGHUP to every running worker, as PostgreSQL's postmaster does on
+   * `pg_reload_conf()`: workers that installed a SIGHUP handler with
+   * `pqsignal` reload their settings; for the others SIGHUP is ignored.
+   *
+   * @example
+   * ```ts
+   * await writeFile("settings.json", JSON.stringify({ naptime: 5 }));
+   * pm.reloadConfiguration();
+   * ```
+   */
+  reloadConfiguration(): void {
+    this.#log("LOG", "received SIGHUP, reloading configuration files");
+    this.#signalAll("SIGHUP");
+  }
+
+  /**
    * Stop the cluster. `smart` refuses new dynamic workers and waits for the
    * running ones to finish; `fast` sends SIGTERM; `immediate` sends SIGQUIT;
    * the last two send SIGKILL to any worker left after `stopTimeoutMs`. A
@@ -741,7 +757,9 @@ export class Postmaster {
     const handle = SlotTable.handleOf(slot);
     const { status, pid } = this.getBackgroundWorkerPid(handle);
     const target = slot.notifyPid;
-    if (target !== 0) {
+    const news = `${status}:${pid}`;
+    if (target !== 0 && news !== slot.lastNotified) {
+      slot.lastNotified = news;
       if (target === this.pid) {
         this.#listeners.emit("notify", { handle, status, pid });
       } else {
@@ -762,7 +780,7 @@ export class Postmaster {
     return this.#table.inUse().find((slot) => slot.process?.pid === pid);
   }
 
-  #signalAll(signal: "SIGTERM" | "SIGQUIT" | "SIGKILL"): void {
+  #signalAll(signal: "SIGTERM" | "SIGQUIT" | "SIGKILL" | "SIGHUP"): void {
     for (const process of this.#live) process.kill(signal);
   }
 

@@ -69,6 +69,8 @@ export interface WorkerSlot {
   notifyPid: number;
   /** Pending restart, in `restart_wait`. */
   restartTimer: TimerId | null;
+  /** The status last told to `notifyPid`, as "status:pid": each change is told once. */
+  lastNotified: string | null;
 }
 
 /**
@@ -129,6 +131,7 @@ export class SlotTable {
       killedByPostmaster: false,
       notifyPid: entry.bgw_notify_pid,
       restartTimer: null,
+      lastNotified: null,
     };
     this.#slots[index] = slot;
     return slot;

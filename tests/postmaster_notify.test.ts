@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED } from "../src/constants.ts";
+import { BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED, BGWORKER_SHMEM_ACCESS } from "../src/constants.ts";
 import { BackgroundWorkerError } from "../src/errors.ts";
 import type { WorkerNotification } from "../src/postmaster.ts";
 import { fakePostmaster, worker } from "./helpers/fake_runtime.ts";
@@ -159,4 +159,22 @@ test("a listener that throws is logged and does not break the postmaster", async
   runtime.last("w").reportStarted();
   assert.equal(pm.getBackgroundWorkerPid(handle).status, BGWH_STARTED);
   assert.ok(runtime.logs.includes("WARNING:  postmaster event listener failed: listener bug"));
+});
+
+test("each change of status is told once: a crash cycle that forgets a stopped BGW_NEVER_RESTART worker tells nothing new", async () => {
+  const { pm, runtime } = fakePostmaster();
+  const notes: WorkerNotification[] = [];
+  pm.on("notify", (n) => notes.push(n));
+  await pm.start();
+  const shmem = { bgw_flags: BGWORKER_SHMEM_ACCESS, bgw_notify_pid: pm.pid };
+  const crasher = pm.registerDynamicBackgroundWorker(worker("crasher", { ...shmem, bgw_restart_time: -1 }))!;
+  pm.registerDynamicBackgroundWorker(worker("bystander", { ...shmem, bgw_restart_time: -1 }));
+  const c = runtime.last("crasher").reportStarted();
+  const b = runtime.last("bystander").reportStarted();
+  c.exit(null, "SIGSEGV");
+  b.exit(2); // its answer to SIGQUIT; the cycle then forgets both
+  const told = notes.filter((n) => n.handle.slot === crasher.slot).map((n) => n.status);
+  assert.deepEqual(told, [BGWH_STARTED, BGWH_STOPPED]);
+  assert.equal(notes.filter((n) => n.status === BGWH_STOPPED).length, 2, "one stop for each worker");
+  assert.deepEqual(pm.backgroundWorkers(), []);
 });

@@ -106,3 +106,17 @@ test("a worker waiting for its restart is dropped by stop() without a spawn", as
   assert.equal(runtime.count("r"), 1);
   assert.equal(runtime.pendingTimers, 0);
 });
+
+test("reloadConfiguration sends SIGHUP to every running worker, logs it like PostgreSQL, and changes nothing else", async () => {
+  const { pm, runtime } = fakePostmaster();
+  pm.registerBackgroundWorker(worker("a"));
+  pm.registerBackgroundWorker(worker("b"));
+  await pm.start();
+  const a = runtime.last("a").reportStarted();
+  const b = runtime.last("b").reportStarted();
+  pm.reloadConfiguration();
+  assert.deepEqual(a.signals, ["SIGHUP"]);
+  assert.deepEqual(b.signals, ["SIGHUP"]);
+  assert.ok(runtime.logs.includes("LOG:  received SIGHUP, reloading configuration files"));
+  assert.equal(pm.backgroundWorkers().length, 2);
+});

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { loaderFlags } from "../../runtimes/node/command.ts";
 
-export function spawnSameRuntime(script: string, scriptArgs: string[] = []): ChildProcess {
+export function spawnSameRuntime(script: string, scriptArgs: string[] = [], options: { stderr?: "pipe" | "inherit" } = {}): ChildProcess {
   const args = "Deno" in globalThis
     ? ["run", "-A", "--no-prompt", script]
     : "Bun" in globalThis
@@ -13,7 +13,7 @@ export function spawnSameRuntime(script: string, scriptArgs: string[] = []): Chi
   args.push(...scriptArgs);
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
-  return spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env });
+  return spawn(process.execPath, args, { stdio: ["ignore", "pipe", options.stderr ?? "inherit"], env });
 }
 
 /** Alive and not a zombie: a re-parented worker may sit unreaped under an init that does not reap. */

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { spawnSameRuntime } from "../helpers/same_runtime.ts";
+
+/** Run an example on this test's runtime to its end; a bound stops one that hangs. */
+function runExample(name: string, boundMs = 60_000): Promise<{ code: number | null; output: string }> {
+  const child = spawnSameRuntime(fileURLToPath(new URL(`../../examples/${name}`, import.meta.url)), [], { stderr: "pipe" });
+  let output = "";
+  child.stdout!.on("data", (chunk) => output += chunk);
+  child.stderr!.on("data", (chunk) => output += chunk);
+  const timer = setTimeout(() => child.kill("SIGKILL"), boundMs);
+  return new Promise((resolve) => {
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+test("example hello.ts: a static and a dynamic worker, a handle, a wait and a terminate", async () => {
+  const { code, output } = await runExample("hello.ts");
+  assert.equal(code, 0, output);
+  assert.match(output, /hello from "hello static", PID \d+/);
+  assert.match(output, /dynamic worker started: handle \{"slot":\d+,"generation":\d+\}, PID \d+/);
+  assert.match(output, /dynamic worker stopped/);
+});
+
+test("example supervision.ts: a failing worker restarts after its interval; a shared-memory crash restarts the others", async () => {
+  const { code, output } = await runExample("supervision.ts");
+  assert.equal(code, 0, output);
+  assert.ok((output.match(/ERROR:  lost the connection to an upstream service/g)?.length ?? 0) >= 2, output);
+  assert.match(output, /LOG:  terminating any other active server processes/);
+  assert.match(output, /LOG:  all server processes terminated; reinitializing/);
+  assert.equal(output.match(/steady \(PID \d+\) is up/g)?.length, 2, output);
+  assert.match(output, /LOG:  database system is shut down/);
+});
+
+test("example worker_spi.ts: launched N times, the workers count on their latches and reload on SIGHUP", async () => {
+  const { code, output } = await runExample("worker_spi.ts");
+  assert.equal(code, 0, output);
+  for (const i of [1, 2, 3]) {
+    assert.match(output, new RegExp(`workerSpiLaunch\\(${i}\\) = \\d+`));
+    assert.match(output, new RegExp(`worker_spi ${i}: count is now 2`));
+    assert.match(output, new RegExp(`worker_spi ${i}: reloaded configuration, naptime now 0.05 s`));
+  }
+  assert.match(output, /workerSpiLaunch\(4\) = null/);
+});
