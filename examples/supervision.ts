@@ -15,6 +15,7 @@
  * - "one-off" is BGW_NEVER_RESTART too and only naps: the crash cycle ends it
  *   for good.
  */
+import { eventLog } from "./event_log.ts";
 import { type BackgroundWorker, BGW_NEVER_RESTART, BGWH_STARTED, BGWH_STOPPED, BGWORKER_SHMEM_ACCESS, Postmaster } from "../mod.ts";
 
 const worker = (name: string, fn: string, flags: number, restart: number): BackgroundWorker => ({
@@ -28,20 +29,7 @@ const worker = (name: string, fn: string, flags: number, restart: number): Backg
 });
 
 const t0 = Date.now();
-const stamp = () => `${String(Date.now() - t0).padStart(5)} ms`;
-const events: string[] = [];
-const waiting = new Set<() => void>();
-const record = (line: string) => {
-  console.log(`${stamp()}  ${line}`);
-  events.push(line);
-  for (const check of [...waiting]) check();
-};
-const until = (predicate: () => boolean) =>
-  new Promise<void>((resolve) => {
-    const check = () => predicate() && (waiting.delete(check), resolve());
-    waiting.add(check);
-    check();
-  });
+const { lines, record, until } = eventLog((line) => `${String(Date.now() - t0).padStart(5)} ms  ${line}`);
 
 const pm = new Postmaster({ logger: (level, message) => level !== "DEBUG1" && record(`${level}:  ${message}`) });
 pm.registerBackgroundWorker(worker("steady", "steadyMain", BGWORKER_SHMEM_ACCESS, 60));
@@ -59,7 +47,7 @@ for (const w of [worker("one-off", "steadyMain", BGWORKER_SHMEM_ACCESS, BGW_NEVE
   names.set(`${handle.slot}:${handle.generation}`, w.bgw_name);
 }
 
-const count = (text: string) => events.filter((e) => e.includes(text)).length;
+const count = (text: string) => lines.filter((line) => line.includes(text)).length;
 // Two runs of "flaky" ended by its error, and one whole crash cycle.
 await until(() => count("lost the connection") >= 2 && count("reinitializing") >= 1 && count("steady (PID") >= 2);
 console.log("\nstill registered:");

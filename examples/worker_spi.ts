@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BGW_NEVER_RESTART, BGWH_STARTED, Postmaster } from "../mod.ts";
+import { eventLog } from "./event_log.ts";
 import type { WorkerSpiSettings } from "./worker_spi_worker.ts";
 
 const LAUNCHES = 3;
@@ -41,25 +42,10 @@ const settingsPath = join(dir, "worker_spi.json");
 const writeSettings = (settings: WorkerSpiSettings) => writeFileSync(settingsPath, JSON.stringify(settings));
 writeSettings({ naptime: 0.2 });
 
-// Wait on log lines rather than on the clock: every step below waits for what the workers say.
-const waiting = new Set<() => void>();
-const lines: string[] = [];
-const pm = new Postmaster({
-  maxWorkerProcesses: LAUNCHES,
-  logger: (level, message) => {
-    if (level === "DEBUG1") return;
-    console.log(`${level}:  ${message}`);
-    lines.push(message);
-    for (const check of [...waiting]) check();
-  },
-});
-const until = (predicate: () => boolean) =>
-  new Promise<void>((resolve) => {
-    const check = () => predicate() && (waiting.delete(check), resolve());
-    waiting.add(check);
-    check();
-  });
-const linesOf = (index: number, text: string) => lines.filter((l) => l.startsWith(`worker_spi ${index}: ${text}`)).length;
+// Every step below waits for what the workers say, not for the clock.
+const { lines, record, until } = eventLog();
+const pm = new Postmaster({ maxWorkerProcesses: LAUNCHES, logger: (level, message) => level !== "DEBUG1" && record(`${level}:  ${message}`) });
+const linesOf = (index: number, text: string) => lines.filter((l) => l.startsWith(`LOG:  worker_spi ${index}: ${text}`)).length;
 const everyWorker = (test: (index: number) => boolean) => () => Array.from({ length: LAUNCHES }, (_, i) => i + 1).every(test);
 
 await pm.start();
