@@ -27,7 +27,7 @@ import {
 } from "./protocol.ts";
 import { type BackgroundWorkerHandle, SlotTable, type WorkerSlot, type WorkerStatus } from "./registry.ts";
 import type { LogLevel } from "./log_level.ts";
-import { describeSignal } from "./signals.ts";
+import { describeSignal, type SignalName } from "./signals.ts";
 import {
   type BackgroundWorker,
   decodeWorkerEntry,
@@ -193,6 +193,14 @@ export class Postmaster {
   #shutdownMode: ShutdownMode | null = null;
   #killTimer: unknown = null;
   #live = new Set<WorkerProcess>();
+  /**
+   * Processes that have not reported in yet, and the signals held for them.
+   * A PostgreSQL worker starts with signals blocked; a runtime still booting
+   * has no handlers yet, and a SIGTERM or SIGHUP would kill it outright
+   * (and, with shared memory access, count as a crash). So the postmaster
+   * holds them until the worker says it is up. SIGKILL is never held.
+   */
+  #booting = new Map<WorkerProcess, Set<SignalName>>();
   #waiters = new Set<Waiter>();
   #stopped: Promise<void>;
   #resolveStopped!: () => void;
@@ -413,7 +421,7 @@ export class Postmaster {
     if (!slot || slot.terminate) return;
     slot.terminate = true;
     if (slot.process) {
-      slot.process.kill("SIGTERM");
+      this.#signal(slot.process, "SIGTERM");
     } else {
       this.#forget(slot);
       this.#notify(slot);
@@ -582,6 +590,7 @@ export class Postmaster {
     slot.phase = "launching";
     slot.killedByPostmaster = false;
     this.#live.add(process);
+    this.#booting.set(process, new Set());
     this.#log("DEBUG1", `starting background worker process "${slot.entry.bgw_name}"`);
   }
 
@@ -603,6 +612,9 @@ export class Postmaster {
       if (slot.phase !== "launching") return this.#onProtocolViolation(slot, process, "reported its start twice");
       slot.phase = "running";
       slot.everStarted = true;
+      const held = this.#booting.get(process) ?? [];
+      this.#booting.delete(process);
+      for (const signal of held) process.kill(signal);
       this.#notify(slot);
       return;
     }
@@ -651,6 +663,7 @@ export class Postmaster {
 
   #onExit(slot: WorkerSlot, process: WorkerProcess, code: number | null, signal: string | null): void {
     if (!this.#live.delete(process)) return;
+    this.#booting.delete(process);
     if (slot.process === process) slot.process = null;
     const name = `background worker "${slot.entry.bgw_type}" (PID ${process.pid})`;
     if (signal !== null || code === null) {
@@ -780,8 +793,15 @@ export class Postmaster {
     return this.#table.inUse().find((slot) => slot.process?.pid === pid);
   }
 
+  /** Signal a worker process, holding all but SIGKILL while it boots (see #booting). */
+  #signal(process: WorkerProcess, signal: SignalName): void {
+    const held = this.#booting.get(process);
+    if (held && signal !== "SIGKILL") held.add(signal);
+    else process.kill(signal);
+  }
+
   #signalAll(signal: "SIGTERM" | "SIGQUIT" | "SIGKILL" | "SIGHUP"): void {
-    for (const process of this.#live) process.kill(signal);
+    for (const process of this.#live) this.#signal(process, signal);
   }
 
   #armKillTimer(): void {

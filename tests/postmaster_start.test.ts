@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { BGWORKER_SHMEM_ACCESS } from "../src/constants.ts";
 import { BackgroundWorkerError } from "../src/errors.ts";
 import type { Postmaster } from "../src/postmaster.ts";
 import { fakePostmaster, worker } from "./helpers/fake_runtime.ts";
@@ -115,4 +116,24 @@ test("a failed spawn counts as exit 1: retried after the restart interval", asyn
   assert.ok(runtime.logs.some((l) => /could not fork worker process for background worker "w"/.test(l)));
   runtime.advance(3000);
   assert.equal(runtime.count("w"), 1);
+});
+
+test("signals for a worker still booting are held until it reports in, as PostgreSQL's workers start with signals blocked; SIGKILL is not held", async () => {
+  const { pm, runtime } = fakePostmaster({ stopTimeoutMs: 100 });
+  await pm.start();
+  const handle = pm.registerDynamicBackgroundWorker(worker("booting", { bgw_flags: BGWORKER_SHMEM_ACCESS }))!;
+  const process = runtime.last("booting");
+  pm.reloadConfiguration();
+  pm.terminateBackgroundWorker(handle);
+  assert.deepEqual(process.signals, [], "nothing reaches a runtime that has no handlers yet");
+  process.reportStarted();
+  assert.deepEqual(process.signals, ["SIGHUP", "SIGTERM"], "delivered in order once it is up");
+
+  assert.ok(pm.registerDynamicBackgroundWorker(worker("stuck in boot")));
+  const stuckProcess = runtime.last("stuck in boot");
+  void pm.stop("fast");
+  process.exit(1);
+  assert.deepEqual(stuckProcess.signals, []);
+  runtime.advance(100);
+  assert.deepEqual(stuckProcess.signals, ["SIGKILL"], "the stop timeout's SIGKILL is not held");
 });

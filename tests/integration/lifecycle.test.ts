@@ -127,3 +127,20 @@ test("real processes: a stale handle answers BGWH_STOPPED while its slot runs an
   assert.deepEqual(pm.getBackgroundWorkerPid(current), { status: BGWH_STARTED, pid });
   await pm.stop("fast");
 });
+
+test("real processes: terminate and SIGHUP sent while a worker boots are held until it is up: a shared-memory worker exits 1, no crash", async () => {
+  const { pm, logs, notes, until } = realPostmaster();
+  await pm.start();
+  const shmem = { bgw_notify_pid: pm.pid, bgw_flags: BGWORKER_SHMEM_ACCESS };
+  const bystander = pm.registerDynamicBackgroundWorker(fixture("bystander", "napper", shmem))!;
+  const { pid: bystanderPid } = await pm.waitForBackgroundWorkerStartup(bystander);
+  const early = pm.registerDynamicBackgroundWorker(fixture("early", "napper", shmem))!;
+  pm.reloadConfiguration(); // SIGHUP: its runtime's default action would kill a process without handlers
+  pm.terminateBackgroundWorker(early); // at once, long before its runtime has booted
+  await until("the early worker to stop", () => notes.some((n) => sameHandle(n.handle, early) && n.status === BGWH_STOPPED));
+  assert.ok(logs.some((l) => /^LOG:  background worker "early" \(PID \d+\) exited with exit code 1$/.test(l)), logs.join("\n"));
+  assert.ok(logs.includes('FATAL:  terminating background worker "early" due to administrator command'), logs.join("\n"));
+  assert.ok(!logs.includes("LOG:  terminating any other active server processes"), logs.join("\n"));
+  assert.deepEqual(pm.getBackgroundWorkerPid(bystander), { status: BGWH_STARTED, pid: bystanderPid });
+  await pm.stop("fast");
+});
