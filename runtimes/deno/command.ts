@@ -1,14 +1,17 @@
 /**
  * The command line of a worker process on Deno: the same `deno` binary,
- * `deno run` with the permissions the postmaster holds, never prompting.
- * The worker starts in the postmaster's working directory, so Deno finds the
- * same `deno.json` (and its import map) by the same discovery.
+ * `deno run` with the permissions the postmaster holds, never prompting,
+ * and the module-resolution flags the postmaster was started with
+ * (`--config`, `--import-map`, ...; see config_flags.ts). The worker starts
+ * in the postmaster's working directory, so without such flags Deno finds
+ * the same `deno.json` (and its import map) by the same discovery.
  *
  * @module
  */
 
 import { bootstrapPath } from "../node/bootstrap_path.ts";
 import type { WorkerCommand } from "../node/process_adapter.ts";
+import { denoResolutionFlags, ownCommandLine } from "./config_flags.ts";
 
 interface DenoPermissions {
   querySync(descriptor: { name: string }): { state: string };
@@ -54,5 +57,16 @@ export function denoWorkerCommand(): WorkerCommand {
       return false; // a permission name this Deno does not know
     }
   });
-  return { execPath: deno.execPath(), args: ["run", "--no-prompt", ...flags, bootstrapPath()] };
+  return { execPath: deno.execPath(), args: ["run", "--no-prompt", ...flags, ...resolutionFlags(), bootstrapPath()] };
+}
+
+let cachedResolutionFlags: string[] | null = null;
+
+/** The postmaster's own resolution flags, read once: they cannot change while it runs. */
+function resolutionFlags(): string[] {
+  if (cachedResolutionFlags === null) {
+    const commandLine = ownCommandLine();
+    cachedResolutionFlags = commandLine ? denoResolutionFlags(commandLine) : [];
+  }
+  return cachedResolutionFlags;
 }
