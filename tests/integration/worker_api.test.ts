@@ -43,6 +43,7 @@ test("real processes: the worker rebuilds its entry by value, frozen, with its m
 test("real processes: a worker registers a dynamic worker notifying itself, is told of its start, waits, terminates it and sees it stop", async () => {
   const { report, logs } = await runProbe("parentOfDynamic");
   const r = report as {
+    refused: unknown;
     handle: { slot: number; generation: number };
     started: { status: number; pid: number };
     latchAfterStart: number;
@@ -50,6 +51,10 @@ test("real processes: a worker registers a dynamic worker notifying itself, is t
     stopped: number;
     after: { status: number; pid: number | null };
   };
+  const refused = r.refused as { worker: string; field: string; message: string };
+  assert.equal(refused.worker, "child of a worker");
+  assert.equal(refused.field, "bgw_main_arg");
+  assert.match(refused.message, /by value/);
   assert.equal(r.started.status, BGWH_STARTED);
   assert.ok(r.started.pid > 0);
   assert.equal(r.latchAfterStart & WL_LATCH_SET, WL_LATCH_SET, "the start notification set the registering worker's latch");
@@ -59,15 +64,18 @@ test("real processes: a worker registers a dynamic worker notifying itself, is t
   assert.ok(logs.includes(`LOG:  background worker "child of a worker" (PID ${r.started.pid}) exited with exit code 1`), logs.join("\n"));
 });
 
-test("real processes: signals are held until unblocked, SIGHUP reaches a pqsignal handler, SIGUSR1 sets the latch, SIGINT is ignored, WL_TIMEOUT fires", async () => {
+test("real processes: signals are held until unblocked (and again after backgroundWorkerBlockSignals), SIGHUP reaches a pqsignal handler, SIGUSR1 sets the latch, SIGINT is ignored, WL_TIMEOUT fires", async () => {
   const { report } = await runProbe("signalProbe");
   assert.deepEqual(report, {
     whileHeld: WL_TIMEOUT,
     seenWhileHeld: [],
     afterUnblock: WL_LATCH_SET,
-    seen: ["SIGHUP"],
     afterSigusr1: WL_LATCH_SET,
     quiet: WL_TIMEOUT,
+    whileReblocked: WL_TIMEOUT,
+    seenWhileReblocked: 1,
+    afterSecondUnblock: WL_LATCH_SET,
+    seen: ["SIGHUP", "SIGHUP"],
     postmasterAlive: true,
   });
 });
