@@ -74,10 +74,12 @@ export interface RuntimeAdapter {
   /** Cancel a timer; unknown or fired timers are ignored. */
   clearTimer(timer: TimerId): void;
   /**
-   * Start a worker process and deliver `start` to it as its first message.
-   * Throws when no process could be created (PostgreSQL's "could not fork").
+   * Start a worker process and deliver `start` to it as its first message,
+   * or, with `null`, a spare that waits for its start message (sent later
+   * with `send`). Throws when no process could be created (PostgreSQL's
+   * "could not fork").
    */
-  spawn(start: StartMessage, events: WorkerProcessEvents): WorkerProcess;
+  spawn(start: StartMessage | null, events: WorkerProcessEvents): WorkerProcess;
   /** The postmaster's working directory, absolute. */
   cwd(): string;
   /** Whether a regular file exists at an absolute path. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { RuntimeAdapter, WorkerProcess } from "./adapter.ts";
+import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "./adapter.ts";
 import {
   BGW_NEVER_RESTART,
   BGWH_NOT_YET_STARTED,
@@ -27,6 +27,7 @@ import {
 } from "./protocol.ts";
 import { type BackgroundWorkerHandle, SlotTable, type WorkerSlot, type WorkerStatus } from "./registry.ts";
 import type { LogLevel } from "./log_level.ts";
+import { SparePool } from "./spare_pool.ts";
 import { describeSignal, type SignalName } from "./signals.ts";
 import {
   type BackgroundWorker,
@@ -85,6 +86,13 @@ export interface PostmasterOptions {
   stopTimeoutMs?: number;
   /** Replaces the default logger, which writes LOG and WARNING lines through the adapter. */
   logger?: Logger;
+  /**
+   * Runtime processes kept booted and waiting, so that a worker starts with
+   * one message instead of a runtime boot; default 0. Each spare serves one
+   * worker, is replaced in the background, counts against nothing, and dies
+   * with the postmaster.
+   */
+  spareWorkerProcesses?: number;
 }
 
 /**
@@ -202,6 +210,9 @@ export class Postmaster {
    */
   #booting = new Map<WorkerProcess, Set<SignalName>>();
   #waiters = new Set<Waiter>();
+  readonly #spares: SparePool;
+  readonly #spareTarget: number;
+  #refillTimer: unknown = null;
   #stopped: Promise<void>;
   #resolveStopped!: () => void;
 
@@ -217,7 +228,17 @@ export class Postmaster {
     if (!Number.isFinite(timeout) || timeout < 0) {
       throw new RangeError(`stopTimeoutMs must be a non-negative number of milliseconds; got ${String(timeout)}`);
     }
+    const spares = options.spareWorkerProcesses ?? 0;
+    if (!Number.isInteger(spares) || spares < 0 || spares > 1024) {
+      throw new RangeError(`spareWorkerProcesses must be an integer from 0 to 1024; got ${String(spares)}`);
+    }
     this.#adapter = options.adapter;
+    this.#spareTarget = spares;
+    this.#spares = new SparePool(spares, {
+      adapter: options.adapter,
+      log: (level, message) => this.#log(level, message),
+      onSpareGone: () => this.#checkAllGone(),
+    });
     this.#table = new SlotTable(max);
     this.#sharedPreloadLibraries = [...(options.sharedPreloadLibraries ?? [])];
     this.#dynamicLibraryPath = [...(options.dynamicLibraryPath ?? [])];
@@ -309,6 +330,7 @@ export class Postmaster {
     this.#lifecycle = "running";
     this.#logClusterState();
     this.#maybeStartWorkers();
+    this.#refillSpares();
   }
 
   async #preload(library: string): Promise<void> {
@@ -538,6 +560,7 @@ export class Postmaster {
     if (this.#shutdownMode && SHUTDOWN_RANK[mode] <= SHUTDOWN_RANK[this.#shutdownMode]) return this.#stopped;
     this.#shutdownMode = mode;
     this.#lifecycle = "stopping";
+    this.#spares.close();
     this.#log("LOG", `received ${mode} shutdown request`);
     for (const slot of this.#table.inUse()) {
       if (!slot.process) {
@@ -575,12 +598,16 @@ export class Postmaster {
       title: processTitle(slot.entry),
     };
     let process: WorkerProcess | null = null;
+    const events: WorkerProcessEvents = {
+      message: (message) => process && this.#onMessage(slot, process, message),
+      protocolError: (reason) => process && this.#onProtocolViolation(slot, process, reason),
+      exit: (code, signal) => process && this.#onExit(slot, process, code, signal),
+    };
     try {
-      process = this.#adapter.spawn(start, {
-        message: (message) => process && this.#onMessage(slot, process, message),
-        protocolError: (reason) => process && this.#onProtocolViolation(slot, process, reason),
-        exit: (code, signal) => process && this.#onExit(slot, process, code, signal),
-      });
+      // A booted spare costs one message; otherwise boot a runtime now.
+      process = this.#spares.take(events);
+      if (process) process.send(start);
+      else process = this.#adapter.spawn(start, events);
     } catch (error) {
       this.#log("LOG", `could not fork worker process for background worker "${slot.entry.bgw_type}": ${errorText(error)}`);
       this.#afterExit(slot, 1);
@@ -615,10 +642,12 @@ export class Postmaster {
       const held = this.#booting.get(process) ?? [];
       this.#booting.delete(process);
       for (const signal of held) process.kill(signal);
+      this.#refillSpares();
       this.#notify(slot);
       return;
     }
     if (message.type === "log") return this.#log(message.level, message.message);
+    if (message.type === "ready") return; // a cold-started worker's runtime booted: "started" follows
     this.#onRequest(slot, process, message);
   }
 
@@ -664,6 +693,7 @@ export class Postmaster {
   #onExit(slot: WorkerSlot, process: WorkerProcess, code: number | null, signal: string | null): void {
     if (!this.#live.delete(process)) return;
     this.#booting.delete(process);
+    this.#refillSpares();
     if (slot.process === process) slot.process = null;
     const name = `background worker "${slot.entry.bgw_type}" (PID ${process.pid})`;
     if (signal !== null || code === null) {
@@ -719,6 +749,7 @@ export class Postmaster {
 
   #checkAllGone(): void {
     if (this.#live.size > 0) return;
+    if (this.#shutdownMode && this.#spares.size > 0) return; // spares die with the postmaster
     this.#clearKillTimer();
     if (this.#shutdownMode) return this.#finishStop("stop");
     if (!this.#fatalError) return;
@@ -742,6 +773,7 @@ export class Postmaster {
   }
 
   #finishStop(reason: "stop" | "crash"): void {
+    this.#spares.close();
     for (const slot of this.#table.inUse()) {
       this.#forget(slot);
       this.#notify(slot); // frees every waiter: a freed slot answers BGWH_STOPPED
@@ -791,6 +823,19 @@ export class Postmaster {
 
   #workerByPid(pid: number): WorkerSlot | undefined {
     return this.#table.inUse().find((slot) => slot.process?.pid === pid);
+  }
+
+  /**
+   * Top up the spares, on a later turn of the event loop: spawning blocks
+   * the loop for a moment, and whoever waits for the worker that just
+   * reported in (or for the postmaster to start) must hear of it first.
+   */
+  #refillSpares(): void {
+    if (this.#refillTimer !== null || this.#spares.size >= this.#spareTarget) return;
+    this.#refillTimer = this.#adapter.setTimer(0, () => {
+      this.#refillTimer = null;
+      if (this.#lifecycle === "running") this.#spares.fill();
+    });
   }
 
   /** Signal a worker process, holding all but SIGKILL while it boots (see #booting). */

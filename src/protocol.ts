@@ -65,6 +65,11 @@ export type ReplyMessage =
 /** Every message a worker receives. */
 export type PostmasterMessage = StartMessage | NotifyMessage | ReplyMessage;
 
+/** Worker → postmaster: the runtime booted and waits for its start message (a spare is ready). */
+export interface ReadyMessage {
+  type: "ready";
+}
+
 /** Worker → postmaster: bootstrap is done and the entry is rebuilt (`BGWH_STARTED` from here). */
 export interface StartedMessage {
   type: "started";
@@ -84,7 +89,7 @@ export interface LogMessage {
 }
 
 /** Every message a worker sends. */
-export type WorkerMessage = StartedMessage | RequestMessage | LogMessage;
+export type WorkerMessage = ReadyMessage | StartedMessage | RequestMessage | LogMessage;
 
 /** A message that failed {@link parseWorkerMessage}, and why. */
 export interface InvalidMessage {
@@ -108,6 +113,7 @@ const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isS
 export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessage {
   if (!isRecord(value)) return { invalid: `expected an object, got ${value === null ? "null" : typeof value}` };
   if (value.type === "started") return { type: "started" };
+  if (value.type === "ready") return { type: "ready" };
   if (value.type === "log") {
     if (!isLogLevel(value.level) || typeof value.message !== "string") return { invalid: "log message without a known level and a text" };
     return { type: "log", level: value.level, message: value.message };

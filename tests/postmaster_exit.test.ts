@@ -26,7 +26,7 @@ test("exit 1 restarts after bgw_restart_time seconds, not before", async () => {
   assert.equal(runtime.count("flaky"), 1);
   runtime.advance(1);
   assert.equal(runtime.count("flaky"), 2);
-  assert.equal(runtime.last("flaky").start.slot, first.start.slot, "same registration, same slot");
+  assert.equal(runtime.last("flaky").start!.slot, first.start!.slot, "same registration, same slot");
 });
 
 test("bgw_restart_time 0 restarts at once", async () => {

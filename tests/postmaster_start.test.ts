@@ -99,7 +99,7 @@ test("the start message carries the entry by value and the resolved library", as
   runtime.files.add("/srv/app/lib/counter.ts");
   await pm.start();
   pm.registerDynamicBackgroundWorker(worker("c", { bgw_library_name: "counter", bgw_main_arg: 7n }));
-  const start = runtime.last("c").start;
+  const start = runtime.last("c").start!;
   assert.equal(start.type, "start");
   assert.equal(start.libraryUrl, "file:///srv/app/lib/counter.ts");
   assert.equal(start.postmasterPid, pm.pid);

@@ -50,7 +50,7 @@ function tsxLoader(): string | null {
 }
 
 /**
- * How to start a worker on Node.
+ * How to start a worker on Node; `null` for a spare.
  *
  * @example
  * ```ts
@@ -58,10 +58,11 @@ function tsxLoader(): string | null {
  * const { execPath, args } = nodeWorkerCommand(start);
  * ```
  */
-export function nodeWorkerCommand(start: StartMessage): WorkerCommand {
+export function nodeWorkerCommand(start: StartMessage | null): WorkerCommand {
   const flags = loaderFlags(process.execArgv);
   const bootstrap = bootstrapPath();
-  const needsTypeScript = /\.m?ts$/.test(bootstrap) || /\.m?ts$/.test(start.libraryUrl ?? "");
+  // A spare (no start yet) may be given a TypeScript worker: it must be able to run one.
+  const needsTypeScript = /\.m?ts$/.test(bootstrap) || start === null || /\.m?ts$/.test(start.libraryUrl ?? "");
   const hasTsx = flags.some((flag) => flag.includes("tsx"));
   if (needsTypeScript && !nodeStripsTypes && !hasTsx) {
     const tsx = tsxLoader();

@@ -37,6 +37,9 @@ export interface WorkerCommand {
  */
 const CHANNEL_FD = 3;
 
+/** The title of a spare process until it is given a worker (which then sets its own, where the runtime can). */
+const SPARE_TITLE = "bgworker: spare";
+
 /** Bytes of messages a worker may leave unread before it counts as broken. */
 const MAX_UNREAD_BYTES = 4 * MAX_MESSAGE_BYTES;
 
@@ -56,7 +59,7 @@ const DRAIN_AFTER_EXIT_MS = 200;
  * const adapter = createProcessAdapter(() => ({ execPath: process.execPath, args: [bootstrapPath] }));
  * ```
  */
-export function createProcessAdapter(command: (start: StartMessage) => WorkerCommand): RuntimeAdapter {
+export function createProcessAdapter(command: (start: StartMessage | null) => WorkerCommand): RuntimeAdapter {
   return {
     pid: process.pid,
     now: () => performance.now(),
@@ -76,11 +79,11 @@ export function createProcessAdapter(command: (start: StartMessage) => WorkerCom
   };
 }
 
-function spawnWorker(command: WorkerCommand, start: StartMessage, events: WorkerProcessEvents): WorkerProcess {
+function spawnWorker(command: WorkerCommand, start: StartMessage | null, events: WorkerProcessEvents): WorkerProcess {
   const child = spawn(command.execPath, command.args, {
     // Shown by ps from the first instant, and room for the worker to set the same title itself
     // (Node keeps a title within the length of its original command line; Bun cannot set one at all).
-    argv0: start.title,
+    argv0: start?.title ?? SPARE_TITLE,
     stdio: ["ignore", "inherit", "inherit", "pipe"],
     env: workerEnvironment(command.env),
   });
@@ -156,7 +159,7 @@ function spawnWorker(command: WorkerCommand, start: StartMessage, events: Worker
       }
     },
   };
-  worker.send(start);
+  if (start) worker.send(start);
   return worker;
 }
 

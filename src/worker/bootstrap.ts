@@ -67,6 +67,8 @@ export function runBackgroundWorker(port: WorkerPort): void {
       }
     }
   });
+  // Booted: a spare now waits for its start message, a cold-started worker already has it on the way.
+  void port.send({ type: "ready" });
 }
 
 async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postmasterPid, title }: StartMessage): Promise<void> {

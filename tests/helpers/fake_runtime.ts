@@ -19,16 +19,19 @@ export class FakeProcess implements WorkerProcess {
   readonly signals: SignalName[] = [];
   exited = false;
   readonly pid: number;
-  readonly start: StartMessage;
+  /** The start message: given at spawn, or sent later to a spare. */
+  start: StartMessage | null;
   readonly events: WorkerProcessEvents;
-  constructor(pid: number, start: StartMessage, events: WorkerProcessEvents) {
+  constructor(pid: number, start: StartMessage | null, events: WorkerProcessEvents) {
     this.pid = pid;
     this.start = start;
     this.events = events;
   }
 
   send(message: unknown): void {
-    if (!this.exited) this.sent.push(message);
+    if (this.exited) return;
+    this.sent.push(message);
+    if ((message as { type?: string }).type === "start") this.start = message as StartMessage;
   }
   kill(signal: SignalName): void {
     if (!this.exited) this.signals.push(signal);
@@ -46,8 +49,9 @@ export class FakeProcess implements WorkerProcess {
     this.exited = true;
     this.events.exit(code, signal);
   }
+  /** The worker's name, or "(spare)" for a spare not given a worker yet. */
   get entryName(): string {
-    return (JSON.parse(this.start.entry) as { bgw_name: string }).bgw_name;
+    return this.start ? (JSON.parse(this.start.entry) as { bgw_name: string }).bgw_name : "(spare)";
   }
 }
 
@@ -90,7 +94,7 @@ export class FakeRuntime implements RuntimeAdapter {
   get pendingTimers(): number {
     return this.#timers.size;
   }
-  spawn(start: StartMessage, events: WorkerProcessEvents): WorkerProcess {
+  spawn(start: StartMessage | null, events: WorkerProcessEvents): WorkerProcess {
     if (this.spawnFailures > 0) {
       this.spawnFailures--;
       throw new Error("Resource temporarily unavailable");

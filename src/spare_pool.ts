@@ -1,0 +1,162 @@
+/**
+ * Spare worker processes: runtimes booted ahead of need and waiting for
+ * start parameters, so that a registration costs a message instead of a
+ * runtime boot. PostgreSQL forks a worker in a fraction of a millisecond; a
+ * JavaScript runtime takes tens of milliseconds to boot. A spare closes that
+ * gap. Each spare serves one worker only: once it has had its start
+ * parameters it belongs to that worker until it exits.
+ *
+ * @module
+ */
+
+import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "./adapter.ts";
+import type { LogLevel } from "./log_level.ts";
+
+/** After a spare dies unused, wait this long before replacing it: a runtime that cannot boot must not spin. */
+const RESPAWN_DELAY_MS = 1000;
+
+/** One spare process and where its events go. */
+interface Spare {
+  process: WorkerProcess;
+  /** The spare's runtime has booted and said so. */
+  ready: boolean;
+  /** The worker's events once it was handed over; until then the pool's own. */
+  owner: WorkerProcessEvents | null;
+}
+
+/**
+ * What the pool needs from its postmaster.
+ *
+ * @example
+ * ```ts
+ * import type { SparePoolHost } from "./spare_pool.ts";
+ * declare const adapter: import("./adapter.ts").RuntimeAdapter;
+ * const host: SparePoolHost = { adapter, log: () => {}, onSpareGone: () => {} };
+ * ```
+ */
+export interface SparePoolHost {
+  adapter: RuntimeAdapter;
+  log(level: LogLevel, message: string): void;
+  /** A spare process that was never handed over is gone (the postmaster may be waiting for that to stop). */
+  onSpareGone(): void;
+}
+
+/**
+ * Keeps `target` spare processes booted, hands them over one at a time, and
+ * refills when asked.
+ *
+ * @example
+ * ```ts
+ * import { SparePool } from "./spare_pool.ts";
+ * const pool = new SparePool(2, host);
+ * pool.fill();
+ * const process = pool.take(events); // null when none is left
+ * ```
+ */
+export class SparePool {
+  readonly #target: number;
+  readonly #host: SparePoolHost;
+  readonly #idle = new Set<Spare>();
+  #closed = false;
+  #respawnTimer: unknown = null;
+
+  /**
+   * @param target how many spares to keep
+   * @param host the postmaster's side
+   */
+  constructor(target: number, host: SparePoolHost) {
+    this.#target = target;
+    this.#host = host;
+  }
+
+  /** Spares waiting, booted or not. */
+  get size(): number {
+    return this.#idle.size;
+  }
+
+  /**
+   * Start spares until there are `target` of them. Spawning blocks the
+   * event loop for a moment, so the postmaster calls this when nothing is
+   * waiting on it: at start, and after a worker that took a spare reported in.
+   */
+  fill(): void {
+    while (!this.#closed && this.#idle.size < this.#target) {
+      if (!this.#spawnOne()) return;
+    }
+  }
+
+  /**
+   * Hand a spare over to a worker: from now on its events go to `events`.
+   * Prefers one whose runtime has booted. Returns null when none is left.
+   */
+  take(events: WorkerProcessEvents): WorkerProcess | null {
+    let chosen: Spare | null = null;
+    for (const spare of this.#idle) {
+      if (spare.ready) {
+        chosen = spare;
+        break;
+      }
+      chosen ??= spare;
+    }
+    if (!chosen) return null;
+    this.#idle.delete(chosen);
+    chosen.owner = events;
+    return chosen.process;
+  }
+
+  /** No more spares: kill the idle ones (they run no user code) and never refill. */
+  close(): void {
+    this.#closed = true;
+    if (this.#respawnTimer !== null) this.#host.adapter.clearTimer(this.#respawnTimer);
+    this.#respawnTimer = null;
+    for (const spare of this.#idle) spare.process.kill("SIGKILL");
+  }
+
+  #spawnOne(): boolean {
+    const spare: Spare = { process: null as unknown as WorkerProcess, ready: false, owner: null };
+    try {
+      spare.process = this.#host.adapter.spawn(null, {
+        message: (message) => spare.owner ? spare.owner.message(message) : this.#onIdleMessage(spare, message),
+        protocolError: (reason) => spare.owner ? spare.owner.protocolError(reason) : this.#onIdleViolation(spare, reason),
+        exit: (code, signal) => spare.owner ? spare.owner.exit(code, signal) : this.#onIdleExit(spare, code, signal),
+      });
+    } catch (error) {
+      this.#host.log("LOG", `could not fork spare worker process: ${error instanceof Error ? error.message : String(error)}`);
+      this.#respawnLater();
+      return false;
+    }
+    this.#idle.add(spare);
+    return true;
+  }
+
+  #onIdleMessage(spare: Spare, message: unknown): void {
+    const type = (message as { type?: unknown } | null)?.type;
+    if (type === "ready") {
+      spare.ready = true;
+      this.#host.log("DEBUG1", `spare worker process (PID ${spare.process.pid}) is ready`);
+    }
+    else this.#onIdleViolation(spare, `sent ${JSON.stringify(String(type)).slice(0, 40)} before it was given a worker`);
+  }
+
+  #onIdleViolation(spare: Spare, reason: string): void {
+    this.#host.log("WARNING", `spare worker process (PID ${spare.process.pid}) broke the protocol on its channel: ${reason}; terminating it`);
+    spare.process.kill("SIGKILL");
+  }
+
+  #onIdleExit(spare: Spare, code: number | null, signal: string | null): void {
+    this.#idle.delete(spare);
+    if (!this.#closed) {
+      this.#host.log("LOG", `spare worker process (PID ${spare.process.pid}) exited unused (${signal ?? `exit code ${code}`})`);
+      this.#respawnLater();
+    }
+    this.#host.onSpareGone();
+  }
+
+  #respawnLater(): void {
+    if (this.#closed || this.#respawnTimer !== null) return;
+    this.#respawnTimer = this.#host.adapter.setTimer(RESPAWN_DELAY_MS, () => {
+      this.#respawnTimer = null;
+      this.fill();
+    });
+  }
+}

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { BGWH_STARTED } from "../src/constants.ts";
+import { fakePostmaster, worker } from "./helpers/fake_runtime.ts";
+
+const spares = (runtime: ReturnType<typeof fakePostmaster>["runtime"]) => runtime.live.filter((p) => p.start === null);
+
+test("spares: spareWorkerProcesses keeps n runtimes booted, outside the slots and the worker list", async () => {
+  const { pm, runtime } = fakePostmaster({ spareWorkerProcesses: 2, maxWorkerProcesses: 1 });
+  await pm.start();
+  runtime.advance(0);
+  assert.equal(spares(runtime).length, 2);
+  assert.deepEqual(pm.backgroundWorkers(), []);
+  assert.ok(pm.registerDynamicBackgroundWorker(worker("only")), "the spares take no slot");
+});
+
+test("spares: a registration hands its entry, by value, to a booted spare instead of spawning; the spare is replaced afterwards", async () => {
+  const { pm, runtime } = fakePostmaster({ spareWorkerProcesses: 2 });
+  await pm.start();
+  runtime.advance(0);
+  const [cold, warm] = spares(runtime);
+  warm!.post({ type: "ready" }); // only the second has booted: it is preferred
+  const spawnedBefore = runtime.spawned.length;
+  const handle = pm.registerDynamicBackgroundWorker(worker("fast", { bgw_notify_pid: pm.pid, bgw_main_arg: 7 }))!;
+  assert.equal(runtime.spawned.length, spawnedBefore, "no spawn on the registration's path");
+  assert.equal(warm!.start?.type, "start");
+  assert.match(warm!.start!.entry, /"bgw_name":"fast"/);
+  assert.equal(cold!.start, null);
+  warm!.reportStarted();
+  assert.deepEqual(pm.getBackgroundWorkerPid(handle), { status: BGWH_STARTED, pid: warm!.pid });
+  assert.equal(runtime.spawned.length, spawnedBefore, "the refill waits for a later turn of the event loop");
+  runtime.advance(0);
+  assert.equal(spares(runtime).length, 2, "refilled in the background");
+});
+
+test("spares: a spare serves one worker only; its restart takes another process", async () => {
+  const { pm, runtime } = fakePostmaster({ spareWorkerProcesses: 1 });
+  await pm.start();
+  runtime.advance(0);
+  pm.registerDynamicBackgroundWorker(worker("restarting", { bgw_restart_time: 1 }));
+  const first = runtime.last("restarting").reportStarted();
+  runtime.advance(0);
+  first.exit(1);
+  runtime.advance(1000);
+  const second = runtime.last("restarting");
+  assert.notEqual(second.pid, first.pid);
+  assert.equal(first.sent.filter((m) => (m as { type: string }).type === "start").length, 1);
+});
+
+test("spares: without the option nothing is spawned ahead, as before", async () => {
+  const { pm, runtime } = fakePostmaster();
+  await pm.start();
+  runtime.advance(1000);
+  assert.equal(runtime.spawned.length, 0);
+});
+
+test("spares die with the postmaster: stop() kills them (they run no user code) and resolves once they are gone", async () => {
+  const { pm, runtime } = fakePostmaster({ spareWorkerProcesses: 2 });
+  await pm.start();
+  runtime.advance(0);
+  let stopped = false;
+  void pm.stop("smart").then(() => stopped = true);
+  for (const spare of spares(runtime)) assert.deepEqual(spare.signals, ["SIGKILL"]);
+  await Promise.resolve();
+  assert.equal(stopped, false, "not before the spares are gone");
+  for (const spare of spares(runtime)) spare.exit(null, "SIGKILL");
+  await Promise.resolve();
+  assert.equal(stopped, true);
+  runtime.advance(5000);
+  assert.equal(runtime.spawned.length, 2, "never refilled after stop");
+});
+
+test("spares: one that dies unused is logged and replaced after a delay, so a runtime that cannot boot does not spin", async () => {
+  const { pm, runtime } = fakePostmaster({ spareWorkerProcesses: 1 });
+  await pm.start();
+  runtime.advance(0);
+  const [spare] = spares(runtime);
+  spare!.exit(1);
+  assert.ok(runtime.logs.includes(`LOG:  spare worker process (PID ${spare!.pid}) exited unused (exit code 1)`), runtime.logs.join("\n"));
+  runtime.advance(999);
+  assert.equal(spares(runtime).length, 0);
+  runtime.advance(1);
+  assert.equal(spares(runtime).length, 1);
+});
+
+test("spares: one that sends anything but 'ready' before it has a worker is logged and killed", async () => {
+  const { pm, runtime } = fakePostmaster({ spareWorkerProcesses: 1 });
+  await pm.start();
+  runtime.advance(0);
+  const [spare] = spares(runtime);
+  spare!.post({ type: "started" });
+  assert.deepEqual(spare!.signals, ["SIGKILL"]);
+  assert.ok(runtime.logs.some((l) => l.startsWith(`WARNING:  spare worker process (PID ${spare!.pid}) broke the protocol on its channel: sent "started" before it was given a worker`)), runtime.logs.join("\n"));
+});
+
+test("spareWorkerProcesses must be an integer from 0 to 1024", () => {
+  for (const bad of [-1, 1.5, 2000, Number.NaN]) {
+    assert.throws(() => fakePostmaster({ spareWorkerProcesses: bad }), /spareWorkerProcesses must be an integer from 0 to 1024/);
+  }
+});
