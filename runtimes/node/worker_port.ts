@@ -68,6 +68,8 @@ export function createNodeWorkerPort(options: WorkerPortOptions = {}): WorkerPor
       process.on("unhandledRejection", listener);
     },
     exit(code) {
+      // The first exit decides the code: a procExit(1) still writing its last message is not undone by main returning.
+      if (exiting !== null) return undefined as never;
       // Deno can lose a message sent just before exit unless the exit waits for its send callback.
       if (unsent === 0) return exitNow(code);
       exiting = code;

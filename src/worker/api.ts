@@ -77,8 +77,11 @@ export function postmasterIsAlive(): boolean {
 }
 
 /**
- * Exit the worker process now. Code 0 unregisters the worker, 1 asks for a
- * restart after its interval, anything else is a crash.
+ * Exit the worker process. Code 0 unregisters the worker, 1 asks for a
+ * restart after its interval, anything else is a crash. Messages already
+ * sent (log lines, requests) are written first, so on some runtimes (Deno)
+ * code after the call may run for a moment; the first exit code given is
+ * the one the process ends with.
  *
  * @example
  * ```ts

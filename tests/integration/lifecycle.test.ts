@@ -37,6 +37,15 @@ test("real processes: BGW_NEVER_RESTART exit 1 unregisters", async () => {
   await pm.stop();
 });
 
+test("real processes: procExit(1) right after a log line: the line arrives and the exit code stays 1 although main then returns", async () => {
+  const { pm, notes, until, logs } = realPostmaster();
+  await pm.start();
+  const handle = pm.registerDynamicBackgroundWorker(fixture("last words", "lastWords", { bgw_notify_pid: pm.pid }))!;
+  await until("exit", () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED));
+  assert.ok(logs.includes("LOG:  last words before procExit(1)"), logs.join("\n"));
+  assert.ok(logs.some((l) => /^LOG:  background worker "last words" \(PID \d+\) exited with exit code 1$/.test(l)), logs.join("\n"));
+});
+
 test("real processes: terminate sends SIGTERM, the default handler exits 1, and the worker is never restarted", async () => {
   const { pm, logs } = realPostmaster();
   await pm.start();

@@ -1,0 +1,21 @@
+// A postmaster for the kill figure: starts 8 napping workers, prints their
+// pids as a JSON line, and waits to be killed with SIGKILL.
+import { BGW_NEVER_RESTART, Postmaster } from "../dist/mod.js";
+
+const pm = new Postmaster({ logger: () => {} });
+await pm.start();
+const pids = [];
+for (let i = 0; i < 8; i++) {
+  const handle = pm.registerDynamicBackgroundWorker({
+    bgw_name: `napper ${i}`,
+    bgw_flags: 0,
+    bgw_start_time: 0,
+    bgw_restart_time: BGW_NEVER_RESTART,
+    bgw_library_name: new URL("./workers.mjs", import.meta.url).href,
+    bgw_function_name: "nap",
+    bgw_notify_pid: pm.pid,
+  });
+  pids.push(handle);
+}
+for (let i = 0; i < pids.length; i++) pids[i] = (await pm.waitForBackgroundWorkerStartup(pids[i])).pid;
+process.stdout.write(JSON.stringify(pids) + "\n");

@@ -1,0 +1,224 @@
+// The benchmark on the runtime that runs this file (Node, Deno or Bun), over
+// the built package in dist/. Progress goes to stderr; the last line on
+// stdout is the result as JSON. Run through `npm run bench`.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { BGW_NEVER_RESTART, BGWH_STARTED, Postmaster } from "../dist/mod.js";
+import { median, medians, now, progress, repeat, REPETITIONS, sleep, WARM_UP } from "./stats.mjs";
+
+const onDeno = "Deno" in globalThis;
+const onBun = "Bun" in globalThis;
+const runtime = onDeno ? "deno" : onBun ? "bun" : `node${process.versions.node.split(".")[0]}`;
+const WORKERS = new URL("./workers.mjs", import.meta.url).href;
+const here = (name) => fileURLToPath(new URL(name, import.meta.url));
+/** The command line that runs a script on this runtime. */
+const scriptArgs = (script, ...args) => (onDeno ? ["run", "-A", here(script), ...args] : [here(script), ...args]);
+const MANY = onBun ? 200 : 100;
+const IDLE_WORKERS = 100;
+const CPU_WINDOW_MS = 500;
+
+const worker = (name, fn, extra = {}) => ({
+  bgw_name: name,
+  bgw_flags: 0,
+  bgw_start_time: 0,
+  bgw_restart_time: BGW_NEVER_RESTART,
+  bgw_library_name: WORKERS,
+  bgw_function_name: fn,
+  ...extra,
+});
+
+/**
+ * A postmaster whose log lines can be awaited: `until(pick, from)` resolves
+ * with the first non-undefined `pick(line)` among the lines from index `from` on.
+ */
+function benchPostmaster(options = {}) {
+  const lines = [];
+  const waits = new Set();
+  const pm = new Postmaster({
+    ...options,
+    logger: (level, message) => {
+      const line = { level, message, at: now() };
+      lines.push(line);
+      for (const wait of [...waits]) wait(line);
+    },
+  });
+  const until = (pick, from = 0) =>
+    new Promise((resolve) => {
+      for (const line of lines.slice(from)) {
+        const value = pick(line);
+        if (value !== undefined) return resolve(value);
+      }
+      const wait = (line) => {
+        const value = pick(line);
+        if (value === undefined) return;
+        waits.delete(wait);
+        resolve(value);
+      };
+      waits.add(wait);
+    });
+  return { pm, lines, until };
+}
+
+const numberAfter = (prefix) => ({ message }) => message.startsWith(prefix) ? Number(message.slice(prefix.length)) : undefined;
+
+// ---- floors: the runtime alone, no bgworker --------------------------------
+
+function rawChild(mode) {
+  return spawn(process.execPath, scriptArgs("floor_child.mjs", mode), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+}
+const event = (emitter, name) => new Promise((resolve) => emitter.once(name, (value) => resolve(value)));
+
+async function rawForkFirstMessage() {
+  const t0 = now();
+  const child = rawChild("hello");
+  const exited = event(child, "exit");
+  await event(child, "message");
+  const elapsed = now() - t0;
+  child.kill("SIGKILL");
+  await exited;
+  return elapsed;
+}
+
+async function rawSigtermToExit() {
+  const child = rawChild("hello");
+  const exited = event(child, "exit").then(now);
+  await event(child, "message");
+  const t0 = now();
+  process.kill(child.pid, "SIGTERM");
+  return (await exited) - t0;
+}
+
+async function rawExitToEvent() {
+  const child = rawChild("exit");
+  const exited = event(child, "exit").then(now);
+  const exitAt = await event(child, "message");
+  return (await exited) - exitAt;
+}
+
+// ---- bgworker ----------------------------------------------------------------
+
+/** Registration → BGWH_STARTED, → main running, and terminate → BGWH_STOPPED, one worker at a time. */
+async function startAndTerminate(spares) {
+  const { pm, lines, until } = benchPostmaster({ spareWorkerProcesses: spares });
+  await pm.start();
+  const readySpares = () => lines.filter((l) => l.message.endsWith(" is ready")).length;
+  const samples = await repeat(async (i) => {
+    // With spares, each repetition starts with booted spares, as a steady server would have.
+    if (spares) await until(() => (readySpares() >= spares + i ? true : undefined));
+    const from = lines.length;
+    const t0 = now();
+    const handle = pm.registerDynamicBackgroundWorker(worker(`w${i}`, "reportAndNap", { bgw_notify_pid: pm.pid }));
+    const { status } = await pm.waitForBackgroundWorkerStartup(handle);
+    const t1 = now();
+    if (status !== BGWH_STARTED) throw new Error(`worker did not start: status ${status}`);
+    const mainAt = await until(numberAfter("main at "), from);
+    const t2 = now();
+    pm.terminateBackgroundWorker(handle);
+    await pm.waitForBackgroundWorkerShutdown(handle);
+    return { started: t1 - t0, running: mainAt - t0, terminated: now() - t2 };
+  });
+  await pm.stop("fast");
+  return medians(samples);
+}
+
+/** A worker's exit(1) → the postmaster's exit line. */
+async function exitDetection() {
+  const { pm, lines, until } = benchPostmaster({ spareWorkerProcesses: 1 });
+  await pm.start();
+  const samples = await repeat(async (i) => {
+    const from = lines.length;
+    pm.registerDynamicBackgroundWorker(worker(`x${i}`, "exitNow", { bgw_notify_pid: pm.pid }));
+    const exitAt = await until(numberAfter("exit at "), from);
+    const seenAt = await until((line) => line.message.endsWith("exited with exit code 1") ? line.at : undefined, from);
+    return seenAt - exitAt;
+  });
+  await pm.stop("fast");
+  return median(samples);
+}
+
+/** SIGKILL to a postmaster process with 8 workers → the last of them gone. */
+async function postmasterKill() {
+  const samples = await repeat(async () => {
+    const postmaster = spawn(process.execPath, scriptArgs("kill_target.mjs"), { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    postmaster.stdout.on("data", (chunk) => out += chunk);
+    while (!out.includes("\n")) await event(postmaster.stdout, "data");
+    const pids = JSON.parse(out.slice(0, out.indexOf("\n")));
+    const t0 = now();
+    postmaster.kill("SIGKILL");
+    while (pids.some(isAlive)) await new Promise((resolve) => setImmediate(resolve));
+    return now() - t0;
+  });
+  return median(samples);
+}
+
+/** Alive and not a zombie (a re-parented worker may stay unreaped under an init that does not reap). */
+function isAlive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** N workers at once: registration of all → all BGWH_STARTED, terminate all → all stopped, and memory per worker. */
+async function manyAtOnce() {
+  const { pm } = benchPostmaster({ maxWorkerProcesses: MANY });
+  await pm.start();
+  const samples = await repeat(async (i) => {
+    const rss0 = process.memoryUsage().rss;
+    const t0 = now();
+    const handles = [];
+    for (let w = 0; w < MANY; w++) handles.push(pm.registerDynamicBackgroundWorker(worker(`m${i}.${w}`, "nap", { bgw_notify_pid: pm.pid })));
+    await Promise.all(handles.map((h) => pm.waitForBackgroundWorkerStartup(h)));
+    const t1 = now();
+    const rss1 = process.memoryUsage().rss;
+    for (const h of handles) pm.terminateBackgroundWorker(h);
+    await Promise.all(handles.map((h) => pm.waitForBackgroundWorkerShutdown(h)));
+    const sample = { start: t1 - t0, stop: now() - t1, kbPerWorker: (rss1 - rss0) / 1024 / MANY };
+    if (i === 0) progress(`first run: ${sample.kbPerWorker.toFixed(1)} KB of postmaster RSS per running worker`);
+    return sample;
+  });
+  await pm.stop("fast");
+  return medians(samples);
+}
+
+/** The postmaster's CPU with idle workers: REPETITIONS windows of CPU_WINDOW_MS. */
+async function idleCpu() {
+  const { pm } = benchPostmaster({ maxWorkerProcesses: IDLE_WORKERS });
+  await pm.start();
+  const handles = [];
+  for (let w = 0; w < IDLE_WORKERS; w++) handles.push(pm.registerDynamicBackgroundWorker(worker(`idle${w}`, "nap", { bgw_notify_pid: pm.pid })));
+  await Promise.all(handles.map((h) => pm.waitForBackgroundWorkerStartup(h)));
+  await sleep(1000); // let the workers' start-up traffic settle
+  const samples = await repeat(async () => {
+    const cpu0 = process.cpuUsage();
+    const t0 = now();
+    await sleep(CPU_WINDOW_MS);
+    const cpu = process.cpuUsage(cpu0);
+    return ((cpu.user + cpu.system) / 1000 / (now() - t0)) * 100;
+  });
+  await pm.stop("fast");
+  return median(samples);
+}
+
+// ---- run -----------------------------------------------------------------------
+
+const results = { runtime, version: onDeno ? Deno.version.deno : onBun ? Bun.version : process.versions.node, repetitions: REPETITIONS, warmUp: WARM_UP, many: MANY };
+const step = async (name, measure) => {
+  progress(`${runtime}: ${name}`);
+  results[name] = await measure();
+};
+await step("floorForkFirstMessage", () => repeat(rawForkFirstMessage).then(median));
+await step("cold", () => startAndTerminate(0));
+await step("spares", () => startAndTerminate(2));
+await step("floorSigtermToExit", () => repeat(rawSigtermToExit).then(median));
+await step("floorExitToEvent", () => repeat(rawExitToEvent).then(median));
+await step("exitDetection", exitDetection);
+await step("postmasterKill", postmasterKill);
+await step("manyAtOnce", manyAtOnce);
+await step("idleCpuPercent", idleCpu);
+console.log(JSON.stringify(results));
+process.exit(0);

@@ -1,0 +1,34 @@
+// Worker functions the benchmark runs: plain JavaScript over the built
+// package, so no runtime needs a loader to start them.
+import {
+  backgroundWorkerUnblockSignals,
+  elog,
+  myLatch,
+  procExit,
+  resetLatch,
+  waitLatch,
+  WL_EXIT_ON_PM_DEATH,
+  WL_LATCH_SET,
+} from "../dist/worker.js";
+import { now } from "./stats.mjs";
+
+/** Say when main began, then nap until terminated. */
+export async function reportAndNap() {
+  void elog("LOG", `main at ${now()}`);
+  await nap();
+}
+
+/** Nap until terminated or orphaned. */
+export async function nap() {
+  backgroundWorkerUnblockSignals();
+  for (;;) {
+    await waitLatch(myLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH);
+    resetLatch(myLatch);
+  }
+}
+
+/** Say when, then exit 1 at once. */
+export function exitNow() {
+  void elog("LOG", `exit at ${now()}`);
+  procExit(1);
+}
