@@ -60,8 +60,6 @@ function benchPostmaster(options = {}) {
   return { pm, lines, until };
 }
 
-const numberAfter = (prefix) => ({ message }) => message.startsWith(prefix) ? Number(message.slice(prefix.length)) : undefined;
-
 // ---- floors: the runtime alone, no bgworker --------------------------------
 
 function rawChild(mode) {
@@ -92,7 +90,8 @@ async function rawSigtermToExit() {
 async function rawExitToEvent() {
   const child = rawChild("exit");
   const exited = event(child, "exit").then(now);
-  const exitAt = await event(child, "message");
+  await event(child, "message");
+  const exitAt = now();
   return (await exited) - exitAt;
 }
 
@@ -112,7 +111,9 @@ async function startAndTerminate(spares) {
     const { status } = await pm.waitForBackgroundWorkerStartup(handle);
     const t1 = now();
     if (status !== BGWH_STARTED) throw new Error(`worker did not start: status ${status}`);
-    const mainAt = await until(numberAfter("main at "), from);
+    // Seen by the postmaster: the worker's first line, one message after its main began. No clock is shared
+    // between processes precisely enough for less (Deno and Bun count process.hrtime from their own start).
+    const mainAt = await until((line) => line.message === "main began" ? line.at : undefined, from);
     const t2 = now();
     pm.terminateBackgroundWorker(handle);
     await pm.waitForBackgroundWorkerShutdown(handle);
@@ -129,7 +130,7 @@ async function exitDetection() {
   const samples = await repeat(async (i) => {
     const from = lines.length;
     pm.registerDynamicBackgroundWorker(worker(`x${i}`, "exitNow", { bgw_notify_pid: pm.pid }));
-    const exitAt = await until(numberAfter("exit at "), from);
+    const exitAt = await until((line) => line.message === "exiting" ? line.at : undefined, from);
     const seenAt = await until((line) => line.message.endsWith("exited with exit code 1") ? line.at : undefined, from);
     return seenAt - exitAt;
   });

@@ -10,11 +10,10 @@ import {
   WL_EXIT_ON_PM_DEATH,
   WL_LATCH_SET,
 } from "../dist/worker.js";
-import { now } from "./stats.mjs";
 
-/** Say when main began, then nap until terminated. */
+/** Say that main began, then nap until terminated. */
 export async function reportAndNap() {
-  void elog("LOG", `main at ${now()}`);
+  void elog("LOG", "main began");
   await nap();
 }
 
@@ -27,8 +26,8 @@ export async function nap() {
   }
 }
 
-/** Say when, then exit 1 at once. */
+/** Say so, then exit 1 at once. */
 export function exitNow() {
-  void elog("LOG", `exit at ${now()}`);
+  void elog("LOG", "exiting");
   procExit(1);
 }

@@ -26,7 +26,7 @@ export function node24() {
   return binary;
 }
 
-/** Run a command, echoing its output live and returning it with the exit code. */
+/** Run a command, echoing its output live (unless quiet) and returning it with the exit code. */
 export function run(command, args, options = {}) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: options.cwd ?? root, env: { ...process.env, NO_COLOR: "1", ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -36,7 +36,8 @@ export function run(command, args, options = {}) {
       if (!options.quiet) process.stdout.write(chunk);
     };
     child.stdout.on("data", echo);
-    child.stderr.on("data", echo);
+    // stderrLive: show progress (stderr) as it comes even when the output is kept quiet.
+    child.stderr.on("data", options.stderrLive ? (chunk) => process.stderr.write(chunk) : echo);
     child.on("close", (code, signal) => resolve({ code: code ?? 128, signal, output }));
   });
 }

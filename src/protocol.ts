@@ -62,8 +62,18 @@ export type ReplyMessage =
   | { type: "reply"; id: number; ok: true; value: unknown }
   | { type: "reply"; id: number; ok: false; error: WireError };
 
+/**
+ * Postmaster → spare: nothing to do. Sent once to a spare that reported
+ * ready, so that its runtime's receiving path has run before the start
+ * message comes (the first message a process receives costs about a
+ * millisecond more than the next).
+ */
+export interface PingMessage {
+  type: "ping";
+}
+
 /** Every message a worker receives. */
-export type PostmasterMessage = StartMessage | NotifyMessage | ReplyMessage;
+export type PostmasterMessage = StartMessage | NotifyMessage | ReplyMessage | PingMessage;
 
 /** Worker → postmaster: the runtime booted and waits for its start message (a spare is ready). */
 export interface ReadyMessage {

@@ -11,6 +11,7 @@
 
 import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "./adapter.ts";
 import type { LogLevel } from "./log_level.ts";
+import type { PingMessage } from "./protocol.ts";
 
 /** After a spare dies unused, wait this long before replacing it: a runtime that cannot boot must not spin. */
 const RESPAWN_DELAY_MS = 1000;
@@ -133,6 +134,7 @@ export class SparePool {
     const type = (message as { type?: unknown } | null)?.type;
     if (type === "ready") {
       spare.ready = true;
+      spare.process.send({ type: "ping" } satisfies PingMessage);
       this.#host.log("DEBUG1", `spare worker process (PID ${spare.process.pid}) is ready`);
     }
     else this.#onIdleViolation(spare, `sent ${JSON.stringify(String(type)).slice(0, 40)} before it was given a worker`);
