@@ -38,6 +38,16 @@ export function run(command, args, options = {}) {
     child.stdout.on("data", echo);
     // stderrLive: show progress (stderr) as it comes even when the output is kept quiet.
     child.stderr.on("data", options.stderrLive ? (chunk) => process.stderr.write(chunk) : echo);
-    child.on("close", (code, signal) => resolve({ code: code ?? 128, signal, output }));
+    const timer = options.timeoutMs
+      ? setTimeout(() => {
+        output += `\n(killed after ${options.timeoutMs / 1000} s)\n`;
+        process.stdout.write(`\n${command}: killed after ${options.timeoutMs / 1000} s\n`);
+        child.kill("SIGKILL");
+      }, options.timeoutMs)
+      : null;
+    child.on("close", (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code: code ?? 128, signal, output });
+    });
   });
 }

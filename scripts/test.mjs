@@ -13,6 +13,8 @@ import { bin, node24, root, run, tsxCli } from "./runtimes.mjs";
 
 const args = process.argv.slice(2);
 const runtimeArg = args.indexOf("--runtime");
+/** Longest one runtime's suite may take; a normal run takes well under a minute. */
+const RUNTIME_TIMEOUT_MS = 5 * 60_000;
 const wanted = runtimeArg >= 0 ? args.splice(runtimeArg, 2)[1].split(",") : ["node", "node24", "deno", "bun"];
 
 function testFiles(dir) {
@@ -63,7 +65,8 @@ for (const name of wanted) {
   console.log(`\n=== ${runtime.label}: ${files.length} test files ===`);
   const started = Date.now();
   const [command, commandArgs] = runtime.command();
-  const { code, output } = await run(command, commandArgs);
+  // A hung suite must fail within CI's budget, not eat it.
+  const { code, output } = await run(command, commandArgs, { timeoutMs: RUNTIME_TIMEOUT_MS });
   const { pass, fail } = runtime.counts(output.replace(/\x1b\[[0-9;]*m/g, ""));
   const ok = code === 0 && pass !== null && pass > 0 && fail === 0;
   results.push({ runtime: runtime.label, pass: pass ?? 0, fail: fail ?? 0, exit: code, seconds: ((Date.now() - started) / 1000).toFixed(1), ok });

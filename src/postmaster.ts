@@ -696,6 +696,13 @@ export class Postmaster {
     this.#refillSpares();
     if (slot.process === process) slot.process = null;
     const name = `background worker "${slot.entry.bgw_type}" (PID ${process.pid})`;
+    if (signal === "SIGTERM") {
+      // bgworker's default SIGTERM handler ends a worker by raising SIGTERM again with the operating
+      // system's action (src/worker/signals.ts): dying of it is PostgreSQL's FATAL line and exit 1.
+      this.#log("FATAL", `terminating background worker "${slot.entry.bgw_type}" due to administrator command`);
+      code = 1;
+      signal = null;
+    }
     if (signal !== null || code === null) {
       this.#log("LOG", `${name} was terminated by ${describeSignal(signal ?? "unknown")}`);
     } else {

@@ -150,3 +150,18 @@ test("dynamic registrations during a crash cycle wait for the reinitialization",
   runtime.last("slow").exit(2);
   assert.equal(runtime.count("newcomer"), 1);
 });
+
+test("a death by SIGTERM is the default SIGTERM handler's outcome: PostgreSQL's FATAL line and exit 1, never a crash", async () => {
+  const { pm, runtime } = fakePostmaster();
+  pm.registerBackgroundWorker(worker("terminated", { bgw_flags: BGWORKER_SHMEM_ACCESS, bgw_restart_time: 5 }));
+  pm.registerBackgroundWorker(worker("bystander", { bgw_flags: BGWORKER_SHMEM_ACCESS }));
+  await pm.start();
+  const terminated = runtime.last("terminated").reportStarted();
+  const bystander = runtime.last("bystander").reportStarted();
+  terminated.exit(null, "SIGTERM"); // e.g. an administrator's kill -TERM
+  assert.ok(runtime.logs.includes('FATAL:  terminating background worker "terminated" due to administrator command'));
+  assert.ok(runtime.logs.includes(`LOG:  background worker "terminated" (PID ${terminated.pid}) exited with exit code 1`));
+  assert.deepEqual(bystander.signals, [], "no crash cycle");
+  runtime.advance(5000);
+  assert.equal(runtime.count("terminated"), 2, "restarted after its interval, as after exit 1");
+});

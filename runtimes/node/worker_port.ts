@@ -62,7 +62,11 @@ export function createNodeWorkerPort(options: WorkerPortOptions = {}): WorkerPor
         listener();
       });
     },
-    onSignal: (signal, listener) => void process.on(signal, listener),
+    onSignal(signal, listener) {
+      process.on(signal, listener);
+      return () => void process.off(signal, listener);
+    },
+    raise: (signal) => void process.kill(process.pid, signal),
     onUncaught(listener) {
       process.on("uncaughtException", listener);
       process.on("unhandledRejection", listener);

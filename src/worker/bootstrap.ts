@@ -37,7 +37,10 @@ export const ORPHAN_GRACE_MS = 500;
 export function runBackgroundWorker(port: WorkerPort): void {
   const state = workerState();
   state.port = port;
-  for (const signal of HANDLED_SIGNALS) port.onSignal(signal, () => deliverSignal(signal));
+  for (const signal of HANDLED_SIGNALS) {
+    const remove = port.onSignal(signal, () => deliverSignal(signal));
+    if (signal === "SIGTERM") state.removeSigtermListener = remove;
+  }
   port.onUncaught((error) => fatal(port, `uncaught error in background worker: ${describe(error)}`));
   port.onDisconnect(() => onPostmasterDeath(port));
   let started = false;

@@ -28,8 +28,14 @@ export interface WorkerPort {
   onMessage(listener: (message: unknown) => void): void;
   /** Called once when the channel to the postmaster closes: the postmaster is gone. */
   onDisconnect(listener: () => void): void;
-  /** Install the process's handler for a signal (replacing the runtime's default action). */
-  onSignal(signal: SignalName, listener: () => void): void;
+  /**
+   * Install the process's handler for a signal (replacing the runtime's
+   * default action); the returned function removes it, which restores the
+   * operating system's default action.
+   */
+  onSignal(signal: SignalName, listener: () => void): () => void;
+  /** Send a signal to this process. */
+  raise(signal: SignalName): void;
   /** Errors nobody caught: thrown in a callback, or a rejected promise nobody handled. */
   onUncaught(listener: (error: unknown) => void): void;
   /** End the process now with an exit code. */

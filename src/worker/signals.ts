@@ -3,9 +3,10 @@
  * held until `backgroundWorkerUnblockSignals()`, except SIGQUIT, which
  * always exits at once with code 2.
  *
- * Defaults: SIGTERM logs `terminating background worker "<type>" due to
- * administrator command` and exits 1; SIGHUP, SIGINT and SIGUSR2 are
- * ignored; SIGUSR1 sets `myLatch`.
+ * Defaults: SIGTERM ends the worker with PostgreSQL's `terminating
+ * background worker "<type>" due to administrator command` and exit 1 (it
+ * raises SIGTERM again with the system's action, and the postmaster writes
+ * the line); SIGHUP, SIGINT and SIGUSR2 are ignored; SIGUSR1 sets `myLatch`.
  *
  * @module
  */
@@ -22,9 +23,19 @@ function runDefault(signal: SignalName): void {
   const state = workerState();
   switch (signal) {
     case "SIGTERM": {
-      const type = state.entry?.bgw_type ?? "unknown";
-      void elog("FATAL", `terminating background worker "${type}" due to administrator command`);
-      state.port?.exit(1);
+      // Die of the signal itself: give SIGTERM back to the operating system and raise it again, as C
+      // programs do. The postmaster logs PostgreSQL's FATAL line for a death by SIGTERM and counts it as
+      // this handler's exit 1, a millisecond sooner than logging and exiting from here would end it.
+      const port = state.port;
+      if (!port) break;
+      state.removeSigtermListener?.();
+      state.removeSigtermListener = null;
+      port.raise("SIGTERM");
+      // Still alive on the next turn: this runtime kept its handler; end the classic way.
+      port.setTimer(0, () => {
+        void elog("FATAL", `terminating background worker "${state.entry?.bgw_type ?? "unknown"}" due to administrator command`);
+        port.exit(1);
+      });
       break;
     }
     case "SIGQUIT":
@@ -100,7 +111,7 @@ export function backgroundWorkerBlockSignals(): void {
 /**
  * Set what a signal does, and return what it did before. `"default"` is
  * bgworker's default for that signal (see the module note), not the
- * runtime's: a worker never dies of a signal it handles.
+ * runtime's.
  *
  * @example
  * ```ts

@@ -58,6 +58,8 @@ export interface WorkerState {
   signalsBlocked: boolean;
   pendingSignals: Set<SignalName>;
   handlers: Map<SignalName, SignalHandler>;
+  /** Removes the SIGTERM listener, which the default SIGTERM handler does before it raises SIGTERM again (see signals.ts). */
+  removeSigtermListener: (() => void) | null;
   nextRequestId: number;
   requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>;
   /** Notifications received so far; each `HandleNews.count` is this counter when it came. */
@@ -89,6 +91,7 @@ export function workerState(): WorkerState {
     signalsBlocked: true,
     pendingSignals: new Set(),
     handlers: new Map(),
+    removeSigtermListener: null,
     nextRequestId: 1,
     requests: new Map(),
     newsSeq: 0,
