@@ -25,6 +25,20 @@ import { workerState } from "./state.ts";
 export const ORPHAN_GRACE_MS = 500;
 
 /**
+ * What the entry point of a worker process adds to the bootstrap.
+ *
+ * @example
+ * ```ts
+ * import type { BootstrapOptions } from "./bootstrap.ts";
+ * const options: BootstrapOptions = { preload: [new URL("../../worker.js", import.meta.url).href] };
+ * ```
+ */
+export interface BootstrapOptions {
+  /** Module URLs to import once booted, while a spare waits: `bgworker/worker`, which every worker imports. */
+  preload?: string[];
+}
+
+/**
  * Run this process as a background worker over `port`. Never returns: the
  * process ends with the worker.
  *
@@ -34,7 +48,7 @@ export const ORPHAN_GRACE_MS = 500;
  * runBackgroundWorker(createNodeWorkerPort());
  * ```
  */
-export function runBackgroundWorker(port: WorkerPort): void {
+export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions = {}): void {
   const state = workerState();
   state.port = port;
   for (const signal of HANDLED_SIGNALS) {
@@ -61,7 +75,9 @@ export function runBackgroundWorker(port: WorkerPort): void {
         return;
       }
       case "ping":
-        return; // a spare's warm-up: receiving it was the point
+        // Only a spare is pinged: it has time to spare, a cold-started worker must not wait for this.
+        if (!started) warmUp(port, options.preload ?? []);
+        return;
       case "reply": {
         const pending = state.requests.get(message.id);
         if (!pending) return;
@@ -74,16 +90,17 @@ export function runBackgroundWorker(port: WorkerPort): void {
   });
   // Booted: a spare now waits for its start message, a cold-started worker already has it on the way.
   void port.send({ type: "ready" });
-  warmUp();
 }
 
 /**
- * Run the start path's pure code once on a sample entry while nothing is
- * waiting: a spare's one real start then runs compiled code, not the
- * interpreter's first pass (that first pass cost more than the rest of a
- * spare's start put together).
+ * Ready a spare for its start while nothing is waiting: import the modules
+ * every worker imports, and run the start path's pure code on a sample
+ * entry, so the one real start runs compiled code, not the interpreter's
+ * first pass (which cost more than the rest of a spare's start together).
  */
-function warmUp(): void {
+function warmUp(port: WorkerPort, preload: readonly string[]): void {
+  // Modules every worker imports anyway: loaded now, the start does not wait for them.
+  for (const url of preload) void port.importModule(url).catch(() => {});
   const sample = '{"bgw_name":"warm-up","bgw_type":"warm-up","bgw_flags":0,"bgw_start_time":0,"bgw_restart_time":-1,' +
     '"bgw_library_name":"file:///warm-up.js","bgw_function_name":"main","bgw_main_arg":{"bigint":"1"},"bgw_extra":"00ff","bgw_notify_pid":0}';
   for (let i = 0; i < 3; i++) rebuildWorkerEntry(sample);
