@@ -35,9 +35,10 @@ await step("export maps agree", () => {
   if (problems.length) throw new Error(problems.join("\n"));
   console.log("package.json and deno.json export the same subpaths");
 });
-await step("build dist/ with declarations", async () => {
+await step("build dist/ with declarations, the worker side bundled", async () => {
   rmSync(join(root, "dist"), { recursive: true, force: true });
   await must(bin("tsc"), ["-p", "tsconfig.build.json"]);
+  await must(process.execPath, [join(root, "scripts", "bundle_worker.mjs")]);
 });
 await step("publint", () => must(bin("publint"), ["--strict"]));
 await step("deno publish --dry-run", () => must(bin("deno"), ["publish", "--dry-run", "--allow-dirty"]));
