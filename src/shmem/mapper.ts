@@ -1,0 +1,139 @@
+/**
+ * POSIX shared memory as the core sees it: a named segment mapped into this
+ * process as an ArrayBuffer. Each runtime implements it through its foreign
+ * function interface (koffi on Node, `Deno.dlopen`, `bun:ffi`), calling
+ * `shm_open`, `ftruncate` and `mmap` in the C library; every process that
+ * maps a name sees the same bytes, and `Atomics` on them are atomic across
+ * processes (they compile to the processor's locked instructions).
+ *
+ * @module
+ */
+
+/**
+ * A runtime's access to POSIX shared memory.
+ *
+ * @example
+ * ```ts
+ * import type { SharedMemoryMapper } from "./mapper.ts";
+ * declare const mapper: SharedMemoryMapper;
+ * const counter = new Int32Array(mapper.create("/bgworker.42", 4096));
+ * Atomics.add(counter, 0, 1);
+ * ```
+ */
+export interface SharedMemoryMapper {
+  /** Create a new zeroed segment of `size` bytes and map it; fails if the name exists. */
+  create(name: string, size: number): ArrayBuffer;
+  /** Map an existing segment of `size` bytes. */
+  attach(name: string, size: number): ArrayBuffer;
+  /** Remove the name; existing mappings stay valid until their processes exit. Missing names are ignored. */
+  unlink(name: string): void;
+}
+
+/** Linux's values (x86-64 and AArch64 alike) for the flags the mappers pass to the C library. */
+export const LINUX = {
+  O_RDWR: 0o2,
+  O_CREAT: 0o100,
+  O_EXCL: 0o200,
+  PROT_READ_WRITE: 0x3,
+  MAP_SHARED: 0x1,
+  ENOENT: 2,
+  EEXIST: 17,
+} as const;
+
+/**
+ * The error of a failed shared memory call, naming the call, the segment
+ * and the system's error number.
+ *
+ * @example
+ * ```ts
+ * import { SharedMemoryError } from "./mapper.ts";
+ * throw new SharedMemoryError("shm_open", "/bgworker.42", 17);
+ * ```
+ */
+export class SharedMemoryError extends Error {
+  override name = "SharedMemoryError";
+  /** The C library's errno, or 0 when the platform has no POSIX shared memory. */
+  readonly errno: number;
+
+  /**
+   * @param call the C function that failed
+   * @param segment the segment's name
+   * @param errno the system's error number
+   */
+  constructor(call: string, segment: string, errno: number) {
+    const why = errno === LINUX.EEXIST ? "it already exists" : errno === LINUX.ENOENT ? "no such segment" : `errno ${errno}`;
+    super(`could not ${call} shared memory segment "${segment}": ${why}`);
+    this.errno = errno;
+  }
+}
+
+/**
+ * Refuse, with a clear error, on a platform without the POSIX shared memory
+ * the mappers are written for.
+ *
+ * @example
+ * ```ts
+ * import { requireLinux } from "./mapper.ts";
+ * requireLinux(process.platform);
+ * ```
+ */
+export function requireLinux(platform: string): void {
+  if (platform !== "linux") {
+    throw new Error(`shared memory is not available on ${platform}: bgworker maps POSIX shared memory through Linux's C library; everything else works without it`);
+  }
+}
+
+/**
+ * The few C library calls a mapper needs, as each runtime's foreign
+ * function interface exposes them.
+ *
+ * @example
+ * ```ts
+ * import type { LibcCalls } from "./mapper.ts";
+ * declare const libc: LibcCalls;
+ * const fd = libc.shmOpen("/bgworker.42", 0o102, 0o600);
+ * ```
+ */
+export interface LibcCalls {
+  shmOpen(name: string, flags: number, mode: number): number;
+  ftruncate(fd: number, size: number): number;
+  /** `mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)` as an ArrayBuffer, or null on MAP_FAILED. */
+  mapShared(fd: number, size: number): ArrayBuffer | null;
+  close(fd: number): number;
+  shmUnlink(name: string): number;
+  /** The calling thread's errno, right after a failed call. */
+  errno(): number;
+}
+
+/**
+ * Build a {@link SharedMemoryMapper} over a runtime's C library calls.
+ *
+ * @example
+ * ```ts
+ * import { mapperFromLibc } from "./mapper.ts";
+ * const mapper = mapperFromLibc(denoLibc());
+ * ```
+ */
+export function mapperFromLibc(libc: LibcCalls): SharedMemoryMapper {
+  const open = (name: string, size: number, flags: number): ArrayBuffer => {
+    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`shared memory segment "${name}": size must be a positive integer; got ${size}`);
+    const fd = libc.shmOpen(name, flags, 0o600);
+    if (fd < 0) throw new SharedMemoryError("shm_open", name, libc.errno());
+    try {
+      if ((flags & LINUX.O_CREAT) && libc.ftruncate(fd, size) !== 0) throw new SharedMemoryError("ftruncate", name, libc.errno());
+      const buffer = libc.mapShared(fd, size);
+      if (!buffer) throw new SharedMemoryError("mmap", name, libc.errno());
+      return buffer;
+    } finally {
+      // The mapping outlives the descriptor.
+      libc.close(fd);
+    }
+  };
+  return {
+    create: (name, size) => open(name, size, LINUX.O_RDWR | LINUX.O_CREAT | LINUX.O_EXCL),
+    attach: (name, size) => open(name, size, LINUX.O_RDWR),
+    unlink(name) {
+      if (libc.shmUnlink(name) !== 0 && libc.errno() !== LINUX.ENOENT) throw new SharedMemoryError("shm_unlink", name, libc.errno());
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { SharedMemoryError } from "../../src/shmem/mapper.ts";
+import { commandsFor, thisRuntimeSharedMemory, uniqueSegmentName } from "../helpers/shm.ts";
+import { spawnSameRuntime } from "../helpers/same_runtime.ts";
+
+const COUNTER = fileURLToPath(new URL("../fixtures/shm_counter.ts", import.meta.url));
+const SIZE = 4096;
+
+test("shared memory: two mappings of one segment in one process see the same bytes; errors name the segment", async () => {
+  const mapper = await thisRuntimeSharedMemory();
+  const name = uniqueSegmentName("same");
+  const a = new Int32Array(mapper.create(name, SIZE));
+  try {
+    const b = new Int32Array(mapper.attach(name, SIZE));
+    assert.equal(b[1], 0, "a new segment is zeroed");
+    Atomics.store(a, 1, 1234);
+    assert.equal(Atomics.load(b, 1), 1234);
+    assert.throws(() => mapper.create(name, SIZE), (e: unknown) => e instanceof SharedMemoryError && e.message.includes(`"${name}"`) && /already exists/.test(e.message));
+  } finally {
+    mapper.unlink(name);
+  }
+  assert.throws(() => mapper.attach(name, SIZE), /no such segment/);
+  mapper.unlink(name); // a missing name is no error
+});
+
+test("shared memory: processes of every runtime add to one counter with Atomics, and no update is lost", async () => {
+  const mapper = await thisRuntimeSharedMemory();
+  const name = uniqueSegmentName("mixed");
+  const counter = new Int32Array(mapper.create(name, SIZE));
+  const ITERATIONS = 200_000;
+  try {
+    const args = [name, String(SIZE), String(ITERATIONS)];
+    const children = [
+      spawnSameRuntime(COUNTER, args),
+      spawnSameRuntime(COUNTER, args),
+      ...Object.values(commandsFor(COUNTER)).map(([command, commandArgs]) => spawn(command, [...commandArgs, ...args], { stdio: ["ignore", "inherit", "inherit"] })),
+    ];
+    const codes = await Promise.all(children.map((child) => new Promise((resolve) => child.on("close", resolve))));
+    assert.deepEqual(codes, children.map(() => 0));
+    assert.equal(Atomics.load(counter, 0), ITERATIONS * children.length);
+  } finally {
+    mapper.unlink(name);
+  }
+});
