@@ -40,8 +40,8 @@ export async function bunSharedMemory(): Promise<SharedMemoryMapper> {
   const calls: LibcCalls = {
     shmOpen: (name, flags, mode) => libc.shm_open!(cString(name), flags, mode) as number,
     ftruncate: (fd, size) => libc.ftruncate!(fd, size) as number,
-    mapShared(fd, size) {
-      const pointer = libc.mmap!(null, size, 3, 1, fd, 0) as number | null;
+    mapShared(fd, size, offset) {
+      const pointer = libc.mmap!(null, size, 3, 1, fd, offset) as number | null;
       // MAP_FAILED is (void *) -1, which bun:ffi turns into a number that is not a valid address.
       if (pointer === null || pointer === -1 || pointer >= 2 ** 64 - 1) return null;
       return ffi.toArrayBuffer(pointer, 0, size);

@@ -48,8 +48,8 @@ export function denoSharedMemory(): Promise<SharedMemoryMapper> {
   const calls: LibcCalls = {
     shmOpen: (name, flags, mode) => libc.shm_open!(cString(name), flags, mode) as number,
     ftruncate: (fd, size) => libc.ftruncate!(fd, BigInt(size)) as number,
-    mapShared(fd, size) {
-      const pointer = libc.mmap!(null, BigInt(size), 3, 1, fd, 0n);
+    mapShared(fd, size, offset) {
+      const pointer = libc.mmap!(null, BigInt(size), 3, 1, fd, BigInt(offset));
       if (pointer === null || BigInt(deno.UnsafePointer.value(pointer)) === 0xffffffffffffffffn) return null;
       return deno.UnsafePointerView.getArrayBuffer(pointer, size);
     },

@@ -43,8 +43,8 @@ export async function nodeSharedMemory(): Promise<SharedMemoryMapper> {
   const calls: LibcCalls = {
     shmOpen: (name, flags, mode) => shmOpen(name, flags, mode) as number,
     ftruncate: (fd, size) => ftruncate(fd, size) as number,
-    mapShared(fd, size) {
-      const pointer = mmap(null, size, 3, 1, fd, 0);
+    mapShared(fd, size, offset) {
+      const pointer = mmap(null, size, 3, 1, fd, offset);
       // MAP_FAILED is (void *) -1.
       if (pointer === null || koffi.address(pointer) === 0xffffffffffffffffn) return null;
       return koffi.view(pointer, size);

@@ -23,11 +23,17 @@
 export interface SharedMemoryMapper {
   /** Create a new zeroed segment of `size` bytes and map it; fails if the name exists. */
   create(name: string, size: number): ArrayBuffer;
-  /** Map an existing segment of `size` bytes. */
-  attach(name: string, size: number): ArrayBuffer;
+  /**
+   * Map `size` bytes of an existing segment, from `offset` (a multiple of
+   * {@link PAGE_SIZE}; the default 0 maps from the start).
+   */
+  attach(name: string, size: number, offset?: number): ArrayBuffer;
   /** Remove the name; existing mappings stay valid until their processes exit. Missing names are ignored. */
   unlink(name: string): void;
 }
+
+/** The granularity of mapping offsets (Linux's page size on x86-64 and AArch64 with 4 KiB pages). */
+export const PAGE_SIZE = 4096;
 
 /** Linux's values (x86-64 and AArch64 alike) for the flags the mappers pass to the C library. */
 export const LINUX = {
@@ -97,8 +103,8 @@ export function requireLinux(platform: string): void {
 export interface LibcCalls {
   shmOpen(name: string, flags: number, mode: number): number;
   ftruncate(fd: number, size: number): number;
-  /** `mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)` as an ArrayBuffer, or null on MAP_FAILED. */
-  mapShared(fd: number, size: number): ArrayBuffer | null;
+  /** `mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_SHARED, fd, offset)` as an ArrayBuffer, or null on MAP_FAILED. */
+  mapShared(fd: number, size: number, offset: number): ArrayBuffer | null;
   close(fd: number): number;
   shmUnlink(name: string): number;
   /** The calling thread's errno, right after a failed call. */
@@ -115,13 +121,16 @@ export interface LibcCalls {
  * ```
  */
 export function mapperFromLibc(libc: LibcCalls): SharedMemoryMapper {
-  const open = (name: string, size: number, flags: number): ArrayBuffer => {
+  const open = (name: string, size: number, flags: number, offset = 0): ArrayBuffer => {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`shared memory segment "${name}": size must be a positive integer; got ${size}`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset % PAGE_SIZE !== 0) {
+      throw new RangeError(`shared memory segment "${name}": offset must be a non-negative multiple of ${PAGE_SIZE}; got ${offset}`);
+    }
     const fd = libc.shmOpen(name, flags, 0o600);
     if (fd < 0) throw new SharedMemoryError("shm_open", name, libc.errno());
     try {
       if ((flags & LINUX.O_CREAT) && libc.ftruncate(fd, size) !== 0) throw new SharedMemoryError("ftruncate", name, libc.errno());
-      const buffer = libc.mapShared(fd, size);
+      const buffer = libc.mapShared(fd, size, offset);
       if (!buffer) throw new SharedMemoryError("mmap", name, libc.errno());
       return buffer;
     } finally {
@@ -131,7 +140,7 @@ export function mapperFromLibc(libc: LibcCalls): SharedMemoryMapper {
   };
   return {
     create: (name, size) => open(name, size, LINUX.O_RDWR | LINUX.O_CREAT | LINUX.O_EXCL),
-    attach: (name, size) => open(name, size, LINUX.O_RDWR),
+    attach: (name, size, offset) => open(name, size, LINUX.O_RDWR, offset),
     unlink(name) {
       if (libc.shmUnlink(name) !== 0 && libc.errno() !== LINUX.ENOENT) throw new SharedMemoryError("shm_unlink", name, libc.errno());
     },

@@ -18,6 +18,15 @@ test("shared memory: two mappings of one segment in one process see the same byt
     assert.equal(b[1], 0, "a new segment is zeroed");
     Atomics.store(a, 1, 1234);
     assert.equal(Atomics.load(b, 1), 1234);
+    // A mapping from a page offset sees the bytes at that offset.
+    const big = mapper.create(`${name}.big`, 3 * 4096);
+    try {
+      new Uint8Array(big)[4096 + 7] = 99;
+      assert.equal(new Uint8Array(mapper.attach(`${name}.big`, 4096, 4096))[7], 99);
+      assert.throws(() => mapper.attach(`${name}.big`, 16, 100), /offset must be a non-negative multiple of 4096/);
+    } finally {
+      mapper.unlink(`${name}.big`);
+    }
     assert.throws(() => mapper.create(name, SIZE), (e: unknown) => e instanceof SharedMemoryError && e.message.includes(`"${name}"`) && /already exists/.test(e.message));
   } finally {
     mapper.unlink(name);
