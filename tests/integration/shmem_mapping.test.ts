@@ -3,10 +3,25 @@ import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { SharedMemoryError } from "../../src/shmem/mapper.ts";
+import { initializeSegment, segmentSize, ShmemIndex } from "../../src/shmem/segment.ts";
 import { commandsFor, thisRuntimeSharedMemory, uniqueSegmentName } from "../helpers/shm.ts";
 import { spawnSameRuntime } from "../helpers/same_runtime.ts";
 
 const COUNTER = fileURLToPath(new URL("../fixtures/shm_counter.ts", import.meta.url));
+const LOCKED_COUNTER = fileURLToPath(new URL("../fixtures/shm_locked_counter.ts", import.meta.url));
+
+/** Run a script with the same arguments in two processes of this runtime and one of each runtime; resolve with their exit codes. */
+const PROCESSES = 5;
+
+async function everyRuntime(script: string, args: string[]): Promise<unknown[]> {
+  const children = [
+    spawnSameRuntime(script, args),
+    spawnSameRuntime(script, args),
+    ...Object.values(commandsFor(script)).map(([command, commandArgs]) => spawn(command, [...commandArgs, ...args], { stdio: ["ignore", "inherit", "inherit"] })),
+  ];
+  assert.equal(children.length, PROCESSES);
+  return await Promise.all(children.map((child) => new Promise((resolve) => child.on("close", resolve))));
+}
 const SIZE = 4096;
 
 test("shared memory: two mappings of one segment in one process see the same bytes; errors name the segment", async () => {
@@ -41,15 +56,28 @@ test("shared memory: processes of every runtime add to one counter with Atomics,
   const counter = new Int32Array(mapper.create(name, SIZE));
   const ITERATIONS = 200_000;
   try {
-    const args = [name, String(SIZE), String(ITERATIONS)];
-    const children = [
-      spawnSameRuntime(COUNTER, args),
-      spawnSameRuntime(COUNTER, args),
-      ...Object.values(commandsFor(COUNTER)).map(([command, commandArgs]) => spawn(command, [...commandArgs, ...args], { stdio: ["ignore", "inherit", "inherit"] })),
-    ];
-    const codes = await Promise.all(children.map((child) => new Promise((resolve) => child.on("close", resolve))));
-    assert.deepEqual(codes, children.map(() => 0));
-    assert.equal(Atomics.load(counter, 0), ITERATIONS * children.length);
+    const codes = await everyRuntime(COUNTER, [name, String(SIZE), String(ITERATIONS), String(PROCESSES)]);
+    assert.deepEqual(codes, codes.map(() => 0));
+    assert.equal(Atomics.load(counter, 0), ITERATIONS * codes.length);
+  } finally {
+    mapper.unlink(name);
+  }
+});
+
+test("shared memory: an LWLock of a named tranche gives mutual exclusion across processes of every runtime", async () => {
+  const mapper = await thisRuntimeSharedMemory();
+  const name = uniqueSegmentName("locked");
+  const requests = { addinBytes: 4096, tranches: new Map([["counter lock", 1]]) };
+  const size = segmentSize(requests);
+  const buffer = mapper.create(name, size);
+  const ITERATIONS = 100_000;
+  try {
+    initializeSegment(buffer, requests);
+    const { offset } = new ShmemIndex(buffer).initStruct("counter", 8);
+    const codes = await everyRuntime(LOCKED_COUNTER, [name, String(size), String(ITERATIONS), String(PROCESSES)]);
+    assert.deepEqual(codes, codes.map(() => 0));
+    // Plain reads and writes under the lock: any overlap would have lost an update.
+    assert.equal(new Int32Array(buffer, offset, 2)[0], ITERATIONS * codes.length);
   } finally {
     mapper.unlink(name);
   }

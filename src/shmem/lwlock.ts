@@ -1,0 +1,87 @@
+/**
+ * PostgreSQL's lightweight locks, in one 32-bit word of shared memory each:
+ * shared holders are counted in the low bits, an exclusive holder sets
+ * {@link LW_VAL_EXCLUSIVE}. Acquiring blocks the thread, as in PostgreSQL:
+ * it spins briefly, then sleeps in growing steps. (`Atomics.wait` cannot
+ * sleep on the shared word itself: it is not a SharedArrayBuffer.)
+ *
+ * @module
+ */
+
+/** The lock word's value while held exclusively. */
+export const LW_VAL_EXCLUSIVE = 1 << 30;
+
+/** A lock mode, PostgreSQL's `LW_SHARED` and `LW_EXCLUSIVE`. */
+export type LWLockMode = "shared" | "exclusive";
+
+const SPINS_BEFORE_SLEEP = 100;
+const MAX_SLEEP_MS = 1;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * One lightweight lock over a word of shared memory.
+ *
+ * @example
+ * ```ts
+ * import { LWLock } from "./lwlock.ts";
+ * const lock = new LWLock(new Int32Array(buffer), 0);
+ * lock.acquire("exclusive");
+ * try { counter[0]++; } finally { lock.release(); }
+ * ```
+ */
+export class LWLock {
+  readonly #words: Int32Array;
+  readonly #index: number;
+  /** How this process holds the lock (PostgreSQL keeps the same list per backend). */
+  #held: LWLockMode | null = null;
+
+  /**
+   * @param words the shared memory, as 32-bit words
+   * @param index the lock's word
+   */
+  constructor(words: Int32Array, index: number) {
+    this.#words = words;
+    this.#index = index;
+  }
+
+  /** Take the lock without waiting; false when it is taken in a conflicting mode. */
+  conditionalAcquire(mode: LWLockMode): boolean {
+    if (this.#held) throw new Error(`lightweight lock already held by this process in ${this.#held} mode`);
+    const words = this.#words;
+    for (;;) {
+      const value = Atomics.load(words, this.#index);
+      if (mode === "exclusive") {
+        if (value !== 0) return false;
+        if (Atomics.compareExchange(words, this.#index, 0, LW_VAL_EXCLUSIVE) === 0) break;
+      } else {
+        if (value & LW_VAL_EXCLUSIVE) return false;
+        if (Atomics.compareExchange(words, this.#index, value, value + 1) === value) break;
+      }
+    }
+    this.#held = mode;
+    return true;
+  }
+
+  /** Take the lock, blocking until it is free in `mode`. */
+  acquire(mode: LWLockMode): void {
+    for (let attempt = 0;; attempt++) {
+      if (this.conditionalAcquire(mode)) return;
+      if (attempt >= SPINS_BEFORE_SLEEP) {
+        Atomics.wait(sleeper, 0, 0, Math.min(MAX_SLEEP_MS, 0.01 * (attempt - SPINS_BEFORE_SLEEP + 1)));
+      }
+    }
+  }
+
+  /** Give the lock back. */
+  release(): void {
+    if (!this.#held) throw new Error("lightweight lock is not held by this process");
+    if (this.#held === "exclusive") Atomics.store(this.#words, this.#index, 0);
+    else Atomics.sub(this.#words, this.#index, 1);
+    this.#held = null;
+  }
+
+  /** Whether this process holds the lock (PostgreSQL's `LWLockHeldByMe`). */
+  get heldByMe(): boolean {
+    return this.#held !== null;
+  }
+}
