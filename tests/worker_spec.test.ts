@@ -121,3 +121,8 @@ test("a decoded entry is validated again: a tampered string is refused", () => {
   const tampered = encodeWorkerEntry(entry).replace('"bgw_restart_time":10', '"bgw_restart_time":-5');
   assert.throws(() => decodeWorkerEntry(tampered), /invalid restart interval/);
 });
+
+test("utf8Encode agrees with TextEncoder, lone surrogates included", async () => {
+  const { utf8Encode } = await import("../src/utf8.ts");
+  for (const text of ["", "abc", "aé€😀", "\ud800x", "x\udfff"]) assert.deepEqual(utf8Encode(text), new TextEncoder().encode(text), text);
+});

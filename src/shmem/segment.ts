@@ -14,6 +14,7 @@
  * @module
  */
 
+import { utf8Encode } from "../utf8.ts";
 import { LWLock } from "./lwlock.ts";
 import { PAGE_SIZE } from "./mapper.ts";
 
@@ -158,7 +159,7 @@ export class ShmemIndex {
 
   /** Record an entry; the caller holds the allocation lock or owns the segment alone. */
   addEntry(name: string, kind: number, offset: number, size: number, count: number): void {
-    const encoded = new TextEncoder().encode(name);
+    const encoded = utf8Encode(name);
     if (encoded.length === 0 || encoded.length >= NAME_BYTES) throw new RangeError(`shared memory name "${name}" must be 1 to ${NAME_BYTES - 1} UTF-8 bytes`);
     const entries = Atomics.load(this.#words, WORD.entries);
     if (entries >= MAX_ENTRIES) throw new Error(`too many named shared memory entries (the limit is ${MAX_ENTRIES})`);
@@ -173,7 +174,7 @@ export class ShmemIndex {
   }
 
   #find(name: string): { kind: number; offset: number; size: number; count: number } | null {
-    const wanted = new TextEncoder().encode(name);
+    const wanted = utf8Encode(name);
     const entries = Atomics.load(this.#words, WORD.entries);
     for (let i = 0; i < entries; i++) {
       const at = DIRECTORY_OFFSET + i * ENTRY_BYTES;
