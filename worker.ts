@@ -27,6 +27,9 @@ export { resetLatch, setLatch, waitLatch } from "./src/worker/latch.ts";
 export { elog } from "./src/worker/elog.ts";
 export type { LogLevel } from "./src/log_level.ts";
 export { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals, pqsignal } from "./src/worker/signals.ts";
+export { getNamedLWLockTranche, shmemInitStruct } from "./src/worker/shmem.ts";
+export type { ShmemStruct } from "./src/shmem/attachment.ts";
+export type { LWLock, LWLockMode } from "./src/shmem/lwlock.ts";
 export {
   getBackgroundWorkerPid,
   myBgworkerEntry,

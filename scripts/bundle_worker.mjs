@@ -19,6 +19,8 @@ await build({
   platform: "node",
   target: "es2022",
   chunkNames: "runtimes/node/worker-[hash]",
+  // A native module, loaded at run time only when shared memory is used (runtimes/node/shm_mapper.ts).
+  external: ["koffi"],
   logLevel: "warning",
 });
 

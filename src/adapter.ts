@@ -7,6 +7,7 @@
  */
 
 import type { StartMessage } from "./protocol.ts";
+import type { SharedMemoryMapper } from "./shmem/mapper.ts";
 import type { SignalName } from "./signals.ts";
 
 /**
@@ -88,4 +89,12 @@ export interface RuntimeAdapter {
   importModule(url: string): Promise<Record<string, unknown>>;
   /** Write one finished log line where the runtime writes diagnostics. */
   writeLog(line: string): void;
+  /**
+   * The runtime's POSIX shared memory, loaded on first use; rejects, saying
+   * why, where there is none. Without this method the cluster has no shared
+   * memory and everything else works.
+   */
+  sharedMemory?(): Promise<SharedMemoryMapper>;
+  /** Whether a process exists (signal 0); used to find what killed postmasters left. Without it, every process counts as alive. */
+  processExists?(pid: number): boolean;
 }

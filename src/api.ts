@@ -12,3 +12,6 @@ export type { BackgroundWorkerHandle, WorkerStatus } from "./registry.ts";
 export type { LogLevel } from "./log_level.ts";
 export type { Logger, PostmasterEvents, PostmasterOptions, ShutdownMode, WorkerNotification, WorkerSummary } from "./postmaster.ts";
 export type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "./adapter.ts";
+export type { ShmemStruct } from "./shmem/attachment.ts";
+export type { LWLock, LWLockMode } from "./shmem/lwlock.ts";
+export { SharedMemoryError } from "./shmem/mapper.ts";

@@ -27,6 +27,9 @@ import {
 } from "./protocol.ts";
 import { type BackgroundWorkerHandle, SlotTable, type WorkerSlot, type WorkerStatus } from "./registry.ts";
 import type { LogLevel } from "./log_level.ts";
+import type { ShmemStruct } from "./shmem/attachment.ts";
+import { ClusterSegment } from "./shmem/cluster_segment.ts";
+import type { LWLock } from "./shmem/lwlock.ts";
 import { SparePool } from "./spare_pool.ts";
 import { describeSignal, type SignalName } from "./signals.ts";
 import {
@@ -139,6 +142,12 @@ export interface PostmasterEvents extends Record<string, unknown> {
   notify: WorkerNotification;
   /** The postmaster stopped, by `stop()` or because a crash with `restartAfterCrash: false` ended it. */
   shutdown: { reason: "stop" | "crash" };
+  /**
+   * The shared memory segment was just created, at `start()` or (zeroed)
+   * after a crash, and no worker has started on it yet: PostgreSQL's
+   * `shmem_startup_hook`, the place to set up named structs.
+   */
+  shmemStartup: { reinitialized: boolean };
 }
 
 /**
@@ -211,6 +220,7 @@ export class Postmaster {
   #booting = new Map<WorkerProcess, Set<SignalName>>();
   #waiters = new Set<Waiter>();
   readonly #spares: SparePool;
+  readonly #shmem: ClusterSegment;
   readonly #spareTarget: number;
   #refillTimer: unknown = null;
   #stopped: Promise<void>;
@@ -238,6 +248,13 @@ export class Postmaster {
       adapter: options.adapter,
       log: (level, message) => this.#log(level, message),
       onSpareGone: () => this.#checkAllGone(),
+      hasSharedMemory: () => !("unavailable" in this.#shmem.forWorker()),
+    });
+    this.#shmem = new ClusterSegment({
+      pid: options.adapter.pid,
+      loadMapper: () => options.adapter.sharedMemory?.() ?? Promise.reject(new Error("this runtime adapter offers no shared memory")),
+      processExists: (pid) => options.adapter.processExists?.(pid) ?? true,
+      log: (level, message) => this.#log(level, message),
     });
     this.#table = new SlotTable(max);
     this.#sharedPreloadLibraries = [...(options.sharedPreloadLibraries ?? [])];
@@ -327,7 +344,15 @@ export class Postmaster {
       throw error;
     }
     if (this.#lifecycle !== "starting") return; // stop() came during the preloads
+    try {
+      await this.#shmem.create();
+    } catch (error) {
+      this.#lifecycle = "init";
+      throw error;
+    }
+    if (this.#lifecycle !== "starting") return this.#shmem.remove(); // stop() came meanwhile
     this.#lifecycle = "running";
+    this.#listeners.emit("shmemStartup", { reinitialized: false });
     this.#logClusterState();
     this.#maybeStartWorkers();
     this.#refillSpares();
@@ -544,6 +569,74 @@ export class Postmaster {
   }
 
   /**
+   * Reserve `bytes` of shared memory for named structs: PostgreSQL's
+   * `RequestAddinShmemSpace`. Only before `start()` or from a `_PG_init`.
+   * Each struct takes whole 4 KiB pages of it; a few pages of slack are
+   * added, as PostgreSQL adds its own.
+   *
+   * @example
+   * ```ts
+   * export function _PG_init(pm: Postmaster) {
+   *   pm.requestAddinShmemSpace(8192);
+   *   pm.requestNamedLWLockTranche("my extension", 1);
+   * }
+   * ```
+   */
+  requestAddinShmemSpace(bytes: number): void {
+    this.#shmem.requestAddinShmemSpace(bytes);
+  }
+
+  /**
+   * Ask for `count` lightweight locks under `name`: PostgreSQL's
+   * `RequestNamedLWLockTranche`. Only before `start()` or from a
+   * `_PG_init`; the postmaster and workers with `BGWORKER_SHMEM_ACCESS`
+   * find them with `getNamedLWLockTranche(name)`.
+   *
+   * @example
+   * ```ts
+   * pm.requestNamedLWLockTranche("counters", 1);
+   * ```
+   */
+  requestNamedLWLockTranche(name: string, count: number): void {
+    this.#shmem.requestNamedLWLockTranche(name, count);
+  }
+
+  /**
+   * Find or create a named struct in shared memory: PostgreSQL's
+   * `ShmemInitStruct`. Every process asking for the same name gets the same
+   * bytes; `found` is false for the one that created it (zeroed). Available
+   * from the `shmemStartup` event on; after a crash the segment is new and
+   * structs must be asked for again.
+   *
+   * @example
+   * ```ts
+   * pm.on("shmemStartup", () => {
+   *   const { buffer, found } = pm.shmemInitStruct("counters", 64);
+   *   if (!found) new Int32Array(buffer)[0] = 100;
+   * });
+   * await pm.start();
+   * ```
+   */
+  shmemInitStruct(name: string, size: number): ShmemStruct {
+    return this.#shmem.attachment("shmemInitStruct").initStruct(name, size);
+  }
+
+  /**
+   * The locks of a tranche requested in `_PG_init`: PostgreSQL's
+   * `GetNamedLWLockTranche`. Acquiring blocks the calling thread, so the
+   * postmaster had better use `conditionalAcquire`.
+   *
+   * @example
+   * ```ts
+   * const [lock] = pm.getNamedLWLockTranche("counters");
+   * if (lock.conditionalAcquire("shared")) try { read(); } finally { lock.release(); }
+   * ```
+   */
+  getNamedLWLockTranche(name: string): LWLock[] {
+    return this.#shmem.attachment("getNamedLWLockTranche").tranche(name);
+  }
+
+  /**
    * Stop the cluster. `smart` refuses new dynamic workers and waits for the
    * running ones to finish; `fast` sends SIGTERM; `immediate` sends SIGQUIT;
    * the last two send SIGKILL to any worker left after `stopTimeoutMs`. A
@@ -597,6 +690,7 @@ export class Postmaster {
       postmasterPid: this.pid,
       title: processTitle(slot.entry),
     };
+    if (slot.entry.bgw_flags & BGWORKER_SHMEM_ACCESS) start.sharedMemory = this.#shmem.forWorker();
     let process: WorkerProcess | null = null;
     const events: WorkerProcessEvents = {
       message: (message) => process && this.#onMessage(slot, process, message),
@@ -776,11 +870,14 @@ export class Postmaster {
       }
     }
     this.#fatalError = false;
+    this.#shmem.reinitialize();
+    this.#listeners.emit("shmemStartup", { reinitialized: true });
     this.#maybeStartWorkers();
   }
 
   #finishStop(reason: "stop" | "crash"): void {
     this.#spares.close();
+    this.#shmem.remove();
     for (const slot of this.#table.inUse()) {
       this.#forget(slot);
       this.#notify(slot); // frees every waiter: a freed slot answers BGWH_STOPPED

@@ -6,6 +6,7 @@
  */
 
 import { isLogLevel, type LogLevel } from "./log_level.ts";
+import type { WorkerSharedMemory } from "./shmem/cluster_segment.ts";
 
 /** Largest message, in bytes of JSON, either side accepts; adapters enforce it on the wire. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
@@ -37,6 +38,8 @@ export interface StartMessage {
   postmasterPid: number;
   /** The process title, `processTitle(entry)`: set at spawn where the runtime allows, and by the worker itself. */
   title: string;
+  /** For a worker with `BGWORKER_SHMEM_ACCESS`: the segment to map before its library is imported, or why there is none. */
+  sharedMemory?: WorkerSharedMemory;
 }
 
 /** Postmaster → worker: a worker whose `bgw_notify_pid` is this one started or stopped. */
@@ -70,6 +73,8 @@ export type ReplyMessage =
  */
 export interface PingMessage {
   type: "ping";
+  /** The cluster has shared memory: load the runtime's mapper now, so a worker with the flag does not wait for it. */
+  sharedMemory: boolean;
 }
 
 /** Every message a worker receives. */

@@ -32,7 +32,7 @@ interface Spare {
  * ```ts
  * import type { SparePoolHost } from "./spare_pool.ts";
  * declare const adapter: import("./adapter.ts").RuntimeAdapter;
- * const host: SparePoolHost = { adapter, log: () => {}, onSpareGone: () => {} };
+ * const host: SparePoolHost = { adapter, log: () => {}, onSpareGone: () => {}, hasSharedMemory: () => false };
  * ```
  */
 export interface SparePoolHost {
@@ -40,6 +40,8 @@ export interface SparePoolHost {
   log(level: LogLevel, message: string): void;
   /** A spare process that was never handed over is gone (the postmaster may be waiting for that to stop). */
   onSpareGone(): void;
+  /** Whether the cluster has a shared memory segment, which a spare may then get ready to map. */
+  hasSharedMemory(): boolean;
 }
 
 /**
@@ -134,7 +136,7 @@ export class SparePool {
     const type = (message as { type?: unknown } | null)?.type;
     if (type === "ready") {
       spare.ready = true;
-      spare.process.send({ type: "ping" } satisfies PingMessage);
+      spare.process.send({ type: "ping", sharedMemory: this.#host.hasSharedMemory() } satisfies PingMessage);
       this.#host.log("DEBUG1", `spare worker process (PID ${spare.process.pid}) is ready`);
     }
     else this.#onIdleViolation(spare, `sent ${JSON.stringify(String(type)).slice(0, 40)} before it was given a worker`);

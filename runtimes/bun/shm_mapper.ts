@@ -6,6 +6,7 @@
 
 import process from "node:process";
 import { type LibcCalls, mapperFromLibc, requireLinux, type SharedMemoryMapper } from "../../src/shmem/mapper.ts";
+import { listSharedMemory } from "../node/shm_directory.ts";
 
 interface BunFfi {
   dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...args: unknown[]) => unknown> };
@@ -50,5 +51,5 @@ export async function bunSharedMemory(): Promise<SharedMemoryMapper> {
     shmUnlink: (name) => libc.shm_unlink!(cString(name)) as number,
     errno: () => ffi.read.i32(libc.__errno_location!() as number),
   };
-  return mapperFromLibc(calls);
+  return mapperFromLibc(calls, listSharedMemory);
 }

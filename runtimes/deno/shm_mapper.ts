@@ -7,6 +7,7 @@
  */
 
 import { type LibcCalls, mapperFromLibc, requireLinux, type SharedMemoryMapper } from "../../src/shmem/mapper.ts";
+import { listSharedMemory } from "../node/shm_directory.ts";
 
 interface DenoFfi {
   build: { os: string };
@@ -57,5 +58,5 @@ export function denoSharedMemory(): Promise<SharedMemoryMapper> {
     shmUnlink: (name) => libc.shm_unlink!(cString(name)) as number,
     errno: () => new deno.UnsafePointerView(libc.__errno_location!()).getInt32(),
   };
-  return Promise.resolve(mapperFromLibc(calls));
+  return Promise.resolve(mapperFromLibc(calls, listSharedMemory));
 }

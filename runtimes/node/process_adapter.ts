@@ -14,6 +14,8 @@ import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../s
 import { MAX_MESSAGE_BYTES, type StartMessage } from "../../src/protocol.ts";
 import type { SignalName } from "../../src/signals.ts";
 import { createLineReader } from "./line_reader.ts";
+import { processExists } from "./process_exists.ts";
+import { runtimeSharedMemory } from "./shared_memory.ts";
 
 /**
  * How to start a worker process on one runtime.
@@ -76,6 +78,8 @@ export function createProcessAdapter(command: (start: StartMessage | null) => Wo
     },
     importModule: (url) => import(url),
     writeLog: (line) => void process.stderr.write(line + "\n"),
+    sharedMemory: runtimeSharedMemory,
+    processExists,
   };
 }
 

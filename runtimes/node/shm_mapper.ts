@@ -8,6 +8,7 @@
 
 import process from "node:process";
 import { type LibcCalls, mapperFromLibc, requireLinux, type SharedMemoryMapper } from "../../src/shmem/mapper.ts";
+import { listSharedMemory } from "./shm_directory.ts";
 
 interface Koffi {
   load(path: string): { func(signature: string): (...args: unknown[]) => unknown };
@@ -53,5 +54,5 @@ export async function nodeSharedMemory(): Promise<SharedMemoryMapper> {
     shmUnlink: (name) => shmUnlink(name) as number,
     errno: () => koffi.decode(errnoLocation(), "int") as number,
   };
-  return mapperFromLibc(calls);
+  return mapperFromLibc(calls, listSharedMemory);
 }

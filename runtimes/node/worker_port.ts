@@ -7,6 +7,7 @@
 
 import process from "node:process";
 import type { WorkerPort } from "../../src/worker/port.ts";
+import { runtimeSharedMemory } from "./shared_memory.ts";
 
 /**
  * What differs between runtimes on the worker side.
@@ -91,5 +92,6 @@ export function createNodeWorkerPort(options: WorkerPortOptions = {}): WorkerPor
     importModule: (url) => import(url),
     setTimer: (ms, callback) => setTimeout(callback, ms),
     clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+    sharedMemory: runtimeSharedMemory,
   };
 }

@@ -19,6 +19,31 @@ const MAX_SLEEP_MS = 1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
+ * Every lock this process holds, PostgreSQL's `held_lwlocks`: on
+ * `globalThis`, so that two copies of this module in one process (the
+ * bootstrap's and the user's) still release each other's locks.
+ */
+const held: Set<LWLock> = ((globalThis as unknown as Record<symbol, Set<LWLock> | undefined>)[Symbol.for("bgworker.lwlocks.held")] ??= new Set());
+
+/**
+ * Release every lock this process holds: PostgreSQL's `LWLockReleaseAll`,
+ * which a worker runs on its way out (error, `procExit`, SIGTERM), so that a
+ * worker ending while it held a lock does not leave the others waiting
+ * forever. A crash releases nothing: the postmaster then recreates the
+ * segment.
+ *
+ * @example
+ * ```ts
+ * import { releaseAllLWLocks } from "./lwlock.ts";
+ * releaseAllLWLocks();
+ * process.exit(1);
+ * ```
+ */
+export function releaseAllLWLocks(): void {
+  for (const lock of [...held]) lock.release();
+}
+
+/**
  * One lightweight lock over a word of shared memory.
  *
  * @example
@@ -46,6 +71,7 @@ export class LWLock {
 
   /** Take the lock without waiting; false when it is taken in a conflicting mode. */
   conditionalAcquire(mode: LWLockMode): boolean {
+    if (mode !== "shared" && mode !== "exclusive") throw new TypeError(`lightweight lock mode must be "shared" or "exclusive"; got ${String(mode)}`);
     if (this.#held) throw new Error(`lightweight lock already held by this process in ${this.#held} mode`);
     const words = this.#words;
     for (;;) {
@@ -59,6 +85,7 @@ export class LWLock {
       }
     }
     this.#held = mode;
+    held.add(this);
     return true;
   }
 
@@ -78,6 +105,7 @@ export class LWLock {
     if (this.#held === "exclusive") Atomics.store(this.#words, this.#index, 0);
     else Atomics.sub(this.#words, this.#index, 1);
     this.#held = null;
+    held.delete(this);
   }
 
   /** Whether this process holds the lock (PostgreSQL's `LWLockHeldByMe`). */

@@ -30,6 +30,8 @@ export interface SharedMemoryMapper {
   attach(name: string, size: number, offset?: number): ArrayBuffer;
   /** Remove the name; existing mappings stay valid until their processes exit. Missing names are ignored. */
   unlink(name: string): void;
+  /** The names of every segment on the machine (`/name`), to find those a dead postmaster left. */
+  list(): string[];
 }
 
 /** The granularity of mapping offsets (Linux's page size on x86-64 and AArch64 with 4 KiB pages). */
@@ -117,10 +119,10 @@ export interface LibcCalls {
  * @example
  * ```ts
  * import { mapperFromLibc } from "./mapper.ts";
- * const mapper = mapperFromLibc(denoLibc());
+ * const mapper = mapperFromLibc(denoLibc(), listSharedMemory);
  * ```
  */
-export function mapperFromLibc(libc: LibcCalls): SharedMemoryMapper {
+export function mapperFromLibc(libc: LibcCalls, list: () => string[]): SharedMemoryMapper {
   const open = (name: string, size: number, flags: number, offset = 0): ArrayBuffer => {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`shared memory segment "${name}": size must be a positive integer; got ${size}`);
     if (!Number.isSafeInteger(offset) || offset < 0 || offset % PAGE_SIZE !== 0) {
@@ -144,5 +146,6 @@ export function mapperFromLibc(libc: LibcCalls): SharedMemoryMapper {
     unlink(name) {
       if (libc.shmUnlink(name) !== 0 && libc.errno() !== LINUX.ENOENT) throw new SharedMemoryError("shm_unlink", name, libc.errno());
     },
+    list,
   };
 }

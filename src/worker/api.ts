@@ -9,7 +9,7 @@ import { BGWH_NOT_YET_STARTED, BGWH_POSTMASTER_DIED, BGWH_STOPPED } from "../con
 import { BackgroundWorkerError } from "../errors.ts";
 import type { BackgroundWorkerHandle, WorkerStatus } from "../registry.ts";
 import { type BackgroundWorker, type BackgroundWorkerEntry, encodeWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
-import { type Latch, requirePort, workerState } from "./state.ts";
+import { exitWorker, type Latch, requirePort, workerState } from "./state.ts";
 
 /**
  * This worker's registration: a copy rebuilt from the by-value start
@@ -91,7 +91,7 @@ export function postmasterIsAlive(): boolean {
  */
 export function procExit(code: number): never {
   if (!Number.isInteger(code) || code < 0 || code > 255) throw new RangeError(`procExit: exit code must be an integer from 0 to 255; got ${String(code)}`);
-  return requirePort("procExit").exit(code);
+  return exitWorker(code);
 }
 
 /** A request's answer, with the notification sequence number at the moment it arrived. */

@@ -10,12 +10,13 @@
 
 import { BackgroundWorkerError } from "../errors.ts";
 import type { PostmasterMessage, StartMessage, WireError } from "../protocol.ts";
+import { SegmentAttachment } from "../shmem/attachment.ts";
 import { rebuildWorkerEntry } from "../worker_spec.ts";
 import { refreshWorkerBindings } from "./api.ts";
 import { elog } from "./elog.ts";
 import type { WorkerPort } from "./port.ts";
 import { deliverSignal, HANDLED_SIGNALS } from "./signals.ts";
-import { workerState } from "./state.ts";
+import { exitWorker, workerState } from "./state.ts";
 
 /**
  * Milliseconds a worker that asked to hear of the postmaster's death
@@ -55,7 +56,7 @@ export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions 
     const remove = port.onSignal(signal, () => deliverSignal(signal));
     if (signal === "SIGTERM") state.removeSigtermListener = remove;
   }
-  port.onUncaught((error) => fatal(port, `uncaught error in background worker: ${describe(error)}`));
+  port.onUncaught((error) => fatal(`uncaught error in background worker: ${describe(error)}`));
   port.onDisconnect(() => onPostmasterDeath(port));
   let started = false;
   port.onMessage((raw) => {
@@ -76,7 +77,7 @@ export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions 
       }
       case "ping":
         // Only a spare is pinged: it has time to spare, a cold-started worker must not wait for this.
-        if (!started) warmUp(port, options.preload ?? []);
+        if (!started) warmUp(port, options.preload ?? [], message.sharedMemory);
         return;
       case "reply": {
         const pending = state.requests.get(message.id);
@@ -98,48 +99,65 @@ export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions 
  * entry, so the one real start runs compiled code, not the interpreter's
  * first pass (which cost more than the rest of a spare's start together).
  */
-function warmUp(port: WorkerPort, preload: readonly string[]): void {
+function warmUp(port: WorkerPort, preload: readonly string[], sharedMemory: boolean): void {
   // Modules every worker imports anyway: loaded now, the start does not wait for them.
   for (const url of preload) void port.importModule(url).catch(() => {});
+  // The runtime's foreign function interface, should this spare's worker map shared memory.
+  if (sharedMemory) void port.sharedMemory().catch(() => {});
   const sample = '{"bgw_name":"warm-up","bgw_type":"warm-up","bgw_flags":0,"bgw_start_time":0,"bgw_restart_time":-1,' +
     '"bgw_library_name":"file:///warm-up.js","bgw_function_name":"main","bgw_main_arg":{"bigint":"1"},"bgw_extra":"00ff","bgw_notify_pid":0}';
   for (let i = 0; i < 3; i++) rebuildWorkerEntry(sample);
 }
 
-async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postmasterPid, title }: StartMessage): Promise<void> {
+async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory }: StartMessage): Promise<void> {
   const state = workerState();
   state.postmasterPid = postmasterPid;
   try {
     state.entry = rebuildWorkerEntry(encoded);
   } catch (error) {
-    return fatal(port, `could not rebuild the background worker's start parameters: ${describe(error)}`);
+    return fatal(`could not rebuild the background worker's start parameters: ${describe(error)}`);
   }
   refreshWorkerBindings();
   const entry = state.entry;
   port.setTitle(title);
+  const unavailable = sharedMemory && "unavailable" in sharedMemory ? sharedMemory.unavailable : null;
+  const segment = sharedMemory && !("unavailable" in sharedMemory) ? sharedMemory : null;
+  if (unavailable) state.shmemUnavailable = unavailable;
+  // Loading the runtime's mapper overlaps with reporting in (a failure is reported below, not as uncaught).
+  const mapper = segment ? port.sharedMemory() : null;
+  mapper?.catch(() => {});
   await port.send({ type: "started" });
+
+  if (segment) {
+    // Mapped before the library is imported: module code may already use it.
+    try {
+      state.shmem = new SegmentAttachment(await mapper!, segment);
+    } catch (error) {
+      return fatal(`could not attach to shared memory segment "${segment.name}": ${describe(error)}`);
+    }
+  }
 
   const where = `for background worker "${entry.bgw_name}" (library "${entry.bgw_library_name}", function "${entry.bgw_function_name}")`;
   if (libraryUrl === null) {
-    return fatal(port, `could not access file "${entry.bgw_library_name}" ${where}: not found in dynamicLibraryPath`);
+    return fatal(`could not access file "${entry.bgw_library_name}" ${where}: not found in dynamicLibraryPath`);
   }
   let library: Record<string, unknown>;
   try {
     library = await port.importModule(libraryUrl);
   } catch (error) {
-    return fatal(port, `could not load library "${entry.bgw_library_name}" ${where}: ${describe(error)}`);
+    return fatal(`could not load library "${entry.bgw_library_name}" ${where}: ${describe(error)}`);
   }
   const main = library[entry.bgw_function_name];
   if (typeof main !== "function") {
-    return fatal(port, `could not find function "${entry.bgw_function_name}" in file "${entry.bgw_library_name}" ${where}`);
+    return fatal(`could not find function "${entry.bgw_function_name}" in file "${entry.bgw_library_name}" ${where}`);
   }
   try {
     await main(entry.bgw_main_arg);
   } catch (error) {
     await elog("ERROR", describe(error));
-    return void port.exit(1);
+    return void exitWorker(1);
   }
-  port.exit(0);
+  exitWorker(0);
 }
 
 function onPostmasterDeath(port: WorkerPort): void {
@@ -155,10 +173,10 @@ function onPostmasterDeath(port: WorkerPort): void {
   port.setTimer(ORPHAN_GRACE_MS, () => port.exit(1));
 }
 
-function fatal(port: WorkerPort, message: string): void {
+function fatal(message: string): void {
   // exit waits for the line to be written.
   void elog("FATAL", message);
-  port.exit(1);
+  exitWorker(1);
 }
 
 function describe(error: unknown): string {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { SharedMemoryMapper } from "../shmem/mapper.ts";
 import type { SignalName } from "../signals.ts";
 
 /**
@@ -50,4 +51,6 @@ export interface WorkerPort {
   setTimer(ms: number, callback: () => void): unknown;
   /** Cancel a timer. */
   clearTimer(timer: unknown): void;
+  /** The runtime's POSIX shared memory, loaded on first use (the same promise every time). */
+  sharedMemory(): Promise<SharedMemoryMapper>;
 }

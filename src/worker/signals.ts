@@ -11,10 +11,11 @@
  * @module
  */
 
+import { releaseAllLWLocks } from "../shmem/lwlock.ts";
 import type { SignalName } from "../signals.ts";
 import { elog } from "./elog.ts";
 import { setLatch } from "./latch.ts";
-import { type SignalHandler, workerState } from "./state.ts";
+import { exitWorker, type SignalHandler, workerState } from "./state.ts";
 
 /** Signals a worker handles; the others keep the runtime's default action. */
 export const HANDLED_SIGNALS: readonly SignalName[] = ["SIGTERM", "SIGHUP", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGQUIT"];
@@ -30,11 +31,13 @@ function runDefault(signal: SignalName): void {
       if (!port) break;
       state.removeSigtermListener?.();
       state.removeSigtermListener = null;
+      // PostgreSQL's die() leaves through proc_exit, which releases the worker's lightweight locks.
+      releaseAllLWLocks();
       port.raise("SIGTERM");
       // Still alive on the next turn: this runtime kept its handler; end the classic way.
       port.setTimer(0, () => {
         void elog("FATAL", `terminating background worker "${state.entry?.bgw_type ?? "unknown"}" due to administrator command`);
-        port.exit(1);
+        exitWorker(1);
       });
       break;
     }

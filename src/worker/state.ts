@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { SegmentAttachment } from "../shmem/attachment.ts";
+import { releaseAllLWLocks } from "../shmem/lwlock.ts";
 import type { SignalName } from "../signals.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
 import type { WorkerPort } from "./port.ts";
@@ -66,6 +68,10 @@ export interface WorkerState {
   newsSeq: number;
   news: Map<string, HandleNews>;
   newsWatchers: Set<() => void>;
+  /** The cluster's shared memory, mapped at start for a worker with `BGWORKER_SHMEM_ACCESS`. */
+  shmem: SegmentAttachment | null;
+  /** Why `shmem` is null for a worker with the flag. */
+  shmemUnavailable: string;
 }
 
 const KEY = Symbol.for("bgworker.worker.state");
@@ -97,6 +103,8 @@ export function workerState(): WorkerState {
     newsSeq: 0,
     news: new Map(),
     newsWatchers: new Set(),
+    shmem: null,
+    shmemUnavailable: "shared memory is not mapped yet",
   };
 }
 
@@ -113,4 +121,20 @@ export function requirePort(caller: string): WorkerPort {
   const port = workerState().port;
   if (!port) throw new Error(`${caller}: not inside a background worker process (start this module through a Postmaster)`);
   return port;
+}
+
+/**
+ * End the worker process with `code`, releasing the lightweight locks it
+ * holds first (PostgreSQL's `LWLockReleaseAll` on the way out).
+ *
+ * @example
+ * ```ts
+ * import { exitWorker } from "./state.ts";
+ * exitWorker(1);
+ * ```
+ */
+export function exitWorker(code: number): never {
+  const port = requirePort("procExit");
+  releaseAllLWLocks();
+  return port.exit(code);
 }

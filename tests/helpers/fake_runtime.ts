@@ -5,6 +5,7 @@
 import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
 import { Postmaster, type PostmasterOptions } from "../../src/postmaster.ts";
 import type { StartMessage } from "../../src/protocol.ts";
+import type { SharedMemoryMapper } from "../../src/shmem/mapper.ts";
 import type { SignalName } from "../../src/signals.ts";
 import type { BackgroundWorker } from "../../src/worker_spec.ts";
 
@@ -62,6 +63,10 @@ export class FakeRuntime implements RuntimeAdapter {
   readonly files = new Set<string>();
   readonly modules = new Map<string, Record<string, unknown>>();
   spawnFailures = 0;
+  /** The runtime's shared memory: none unless a test gives it one. */
+  sharedMemory?: () => Promise<SharedMemoryMapper>;
+  /** Pids that count as alive for `processExists`, besides the postmaster's. */
+  readonly alivePids = new Set<number>();
   #now = 0;
   #timers = new Map<number, Timer>();
   #nextTimer = 1;
@@ -115,6 +120,9 @@ export class FakeRuntime implements RuntimeAdapter {
   }
   writeLog(line: string): void {
     this.logs.push(line);
+  }
+  processExists(pid: number): boolean {
+    return pid === this.pid || this.alivePids.has(pid);
   }
 
   /** Live processes (spawned and not exited). */

@@ -1,5 +1,5 @@
 /** A real Postmaster for end-to-end tests, with its log captured and events awaited with a bound. */
-import { type BackgroundWorker, type BackgroundWorkerHandle, Postmaster, type PostmasterOptions, type WorkerNotification } from "../../mod.ts";
+import { type BackgroundWorker, type BackgroundWorkerHandle, Postmaster, type WorkerNotification } from "../../mod.ts";
 
 export const FIXTURES = new URL("../fixtures/workers.ts", import.meta.url).href;
 
@@ -11,7 +11,7 @@ export interface Harness {
   until(what: string, predicate: () => boolean, ms?: number): Promise<void>;
 }
 
-export function realPostmaster(options: PostmasterOptions = {}): Harness {
+export function realPostmaster(options: ConstructorParameters<typeof Postmaster>[0] = {}): Harness {
   const logs: string[] = [];
   const notes: WorkerNotification[] = [];
   const checks = new Set<() => void>();

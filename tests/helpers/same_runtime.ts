@@ -1,8 +1,8 @@
 /** Start a script on the runtime (and loaders) this test runs on, and tell whether a process is alive. */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import process from "node:process";
 import { loaderFlags } from "../../runtimes/node/command.ts";
+import { processExists } from "../../runtimes/node/process_exists.ts";
 
 export function spawnSameRuntime(script: string, scriptArgs: string[] = [], options: { stderr?: "pipe" | "inherit" } = {}): ChildProcess {
   const args = "Deno" in globalThis
@@ -16,17 +16,19 @@ export function spawnSameRuntime(script: string, scriptArgs: string[] = [], opti
   return spawn(process.execPath, args, { stdio: ["ignore", "pipe", options.stderr ?? "inherit"], env });
 }
 
-/** Alive and not a zombie: a re-parented worker may sit unreaped under an init that does not reap. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    try {
-      process.kill(pid, 0);
-      return process.platform !== "linux";
-    } catch {
-      return false;
-    }
-  }
+/** The first line a child prints on stdout; rejects after `ms`. */
+export function firstLine(child: ChildProcess, ms = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`no line on stdout in ${ms} ms: ${out}`)), ms);
+    child.stdout!.on("data", (chunk) => {
+      out += chunk;
+      if (!out.includes("\n")) return;
+      clearTimeout(timer);
+      resolve(out.slice(0, out.indexOf("\n")));
+    });
+  });
 }
+
+/** Alive and not a zombie: a re-parented worker may sit unreaped under an init that does not reap. */
+export const isAlive = processExists;

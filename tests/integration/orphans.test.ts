@@ -3,24 +3,14 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { WL_POSTMASTER_DEATH } from "../../mod.ts";
 import { reportFile } from "../helpers/report.ts";
-import { isAlive, spawnSameRuntime } from "../helpers/same_runtime.ts";
+import { firstLine, isAlive, spawnSameRuntime } from "../helpers/same_runtime.ts";
 
 const SCRIPT = fileURLToPath(new URL("../fixtures/orphan_postmaster.ts", import.meta.url));
 
 test("no orphans: after SIGKILL of the postmaster every worker exits within one second; a waitLatch with WL_POSTMASTER_DEATH returns it", async () => {
   const report = reportFile();
   const postmaster = spawnSameRuntime(SCRIPT, [report.path]);
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`postmaster printed no pids in 30 s: ${out}`)), 30_000);
-    postmaster.stdout!.on("data", (chunk) => {
-      out += chunk;
-      if (out.includes("\n")) {
-        clearTimeout(timer);
-        resolve(out.slice(0, out.indexOf("\n")));
-      }
-    });
-  });
+  const line = await firstLine(postmaster);
   const { workers } = JSON.parse(line) as { workers: number[] };
   assert.equal(workers.length, 6, "four workers and two spares");
   assert.ok(workers.every(isAlive), "all workers run before the kill");
