@@ -97,4 +97,10 @@ export interface RuntimeAdapter {
   sharedMemory?(): Promise<SharedMemoryMapper>;
   /** Whether a process exists (signal 0); used to find what killed postmasters left. Without it, every process counts as alive. */
   processExists?(pid: number): boolean;
+  /**
+   * Run `callback` (synchronously) when this process exits normally, even
+   * without `stop()`: the shared memory segment is removed then. Returns a
+   * function that cancels it.
+   */
+  atExit?(callback: () => void): () => void;
 }

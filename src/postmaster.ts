@@ -254,6 +254,7 @@ export class Postmaster {
       pid: options.adapter.pid,
       loadMapper: () => options.adapter.sharedMemory?.() ?? Promise.reject(new Error("this runtime adapter offers no shared memory")),
       processExists: (pid) => options.adapter.processExists?.(pid) ?? true,
+      atExit: (callback) => options.adapter.atExit?.(callback) ?? (() => {}),
       log: (level, message) => this.#log(level, message),
     });
     this.#table = new SlotTable(max);

@@ -80,7 +80,30 @@ export function createProcessAdapter(command: (start: StartMessage | null) => Wo
     writeLog: (line) => void process.stderr.write(line + "\n"),
     sharedMemory: runtimeSharedMemory,
     processExists,
+    atExit,
   };
+}
+
+/** Work for the process's exit, shared by every postmaster in it: one "exit" listener however many there are. */
+const exitCallbacks = new Set<() => void>();
+
+function atExit(callback: () => void): () => void {
+  if (exitCallbacks.size === 0) process.on("exit", runExitCallbacks);
+  exitCallbacks.add(callback);
+  return () => {
+    exitCallbacks.delete(callback);
+    if (exitCallbacks.size === 0) process.off("exit", runExitCallbacks);
+  };
+}
+
+function runExitCallbacks(): void {
+  for (const callback of exitCallbacks) {
+    try {
+      callback();
+    } catch {
+      // Exiting: nothing to report to.
+    }
+  }
 }
 
 function spawnWorker(command: WorkerCommand, start: StartMessage | null, events: WorkerProcessEvents): WorkerProcess {

@@ -33,7 +33,7 @@ const ownedHere: Set<string> = ((globalThis as unknown as Record<symbol, Set<str
  * @example
  * ```ts
  * import type { ClusterSegmentHost } from "./cluster_segment.ts";
- * const host: ClusterSegmentHost = { pid: 42, loadMapper: nodeSharedMemory, processExists: () => true, log: console.log };
+ * const host: ClusterSegmentHost = { pid: 42, loadMapper: nodeSharedMemory, processExists: () => true, atExit: () => () => {}, log: console.log };
  * ```
  */
 export interface ClusterSegmentHost {
@@ -43,6 +43,8 @@ export interface ClusterSegmentHost {
   loadMapper(): Promise<SharedMemoryMapper>;
   /** Whether a process is alive, to tell a dead postmaster's segments from a live one's. */
   processExists(pid: number): boolean;
+  /** Run a callback when the process exits without `stop()`; returns its cancel function. */
+  atExit(callback: () => void): () => void;
   log(level: LogLevel, message: string): void;
 }
 
@@ -78,6 +80,7 @@ export class ClusterSegment {
   #attachment: SegmentAttachment | null = null;
   #unavailable = "the postmaster has not started yet: shared memory is created by start()";
   #serial = 0;
+  #cancelAtExit: (() => void) | null = null;
 
   /** @param host the postmaster's pid, the runtime's mapper and its logger */
   constructor(host: ClusterSegmentHost) {
@@ -149,6 +152,8 @@ export class ClusterSegment {
     if (!attachment) return;
     this.#attachment = null;
     this.#unavailable = "shared memory was removed: the postmaster has stopped";
+    this.#cancelAtExit?.();
+    this.#cancelAtExit = null;
     ownedHere.delete(attachment.location.name);
     try {
       this.#mapper!.unlink(attachment.location.name);
@@ -184,6 +189,8 @@ export class ClusterSegment {
       initializeSegment(whole, this.#requests);
       ownedHere.add(name);
       this.#attachment = new SegmentAttachment(mapper, { name, size }, whole);
+      // An application that exits without stop() still takes its segment along (a SIGKILL cannot).
+      this.#cancelAtExit = this.#host.atExit(() => this.remove());
       return;
     }
   }

@@ -147,3 +147,11 @@ test("shared memory: after a SIGKILL of the postmaster, the next postmaster remo
   await next.pm.stop();
   assert.ok(!isAlive(postmaster));
 });
+
+test("shared memory: a postmaster process that exits without stop() removes its segment on the way out", LINUX_ONLY, async () => {
+  const exiting = spawnSameRuntime(SHM_POSTMASTER, ["exit"]);
+  const exited = new Promise((resolve) => exiting.on("exit", resolve));
+  const { postmaster } = JSON.parse(await firstLine(exiting)) as { postmaster: number };
+  assert.equal(await exited, 0);
+  assert.deepEqual(segmentsOf(postmaster), []);
+});
