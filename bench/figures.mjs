@@ -3,6 +3,8 @@
 
 export const ms = (value) => `${value.toFixed(value < 1 ? 3 : value < 10 ? 2 : 1)} ms`;
 export const ratio = (value, floor) => `${(value / floor).toFixed(2)}×`;
+const perSecond = (value) => `${(value / 1e6).toFixed(1)} M/s`;
+const ns = (value) => `${value.toFixed(1)} ns`;
 const verdict = (ok) => (ok ? "met" : "NOT met");
 
 /** The rows of one runtime's result (and, on Node, its peers). */
@@ -24,6 +26,17 @@ export function figures(r, peers) {
     ["e. postmaster memory per running worker", `${r.manyAtOnce.kbPerWorker.toFixed(1)} KB`, "", "≤ 100 KB", verdict(r.manyAtOnce.kbPerWorker <= 100)],
     ["f. postmaster CPU, 100 idle workers", `${r.idleCpuPercent.toFixed(2)} %`, "", "< 1 %", verdict(r.idleCpuPercent < 1)],
   ];
+  const shm = r.sharedMemory;
+  if (shm) {
+    rows.push(
+      ["Atomics.add on a private SharedArrayBuffer (floor)", perSecond(shm.floorRate), "", "", ""],
+      ["g. Atomics.add on shared memory, one worker", perSecond(shm.rateAlone), ratio(shm.rateAlone, shm.floorRate), "", ""],
+      ["g. Atomics.add on shared memory, per worker, two on one word", perSecond(shm.ratePerProcessOfTwo), ratio(shm.ratePerProcessOfTwo, shm.floorRate), "", ""],
+      ["compare-exchange + store on a private word (floor)", ns(shm.floorPairNs), "", "", ""],
+      ["g. LWLock acquire + release, uncontended, in a worker", ns(shm.pairNs), ratio(shm.pairNs, shm.floorPairNs), "", ""],
+      ["g. LWLock acquire + release, uncontended, in the postmaster", ns(shm.postmasterPairNs), ratio(shm.postmasterPairNs, shm.floorPairNs), "", ""],
+    );
+  }
   if (peers) {
     rows.push(
       ["peer: cluster.fork → first message", ms(peers.clusterForkFirstMessage), ratio(peers.clusterForkFirstMessage, r.floorForkFirstMessage), "", ""],

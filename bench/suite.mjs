@@ -4,7 +4,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BGW_NEVER_RESTART, BGWH_STARTED, Postmaster } from "../dist/mod.js";
+import { BGW_NEVER_RESTART, BGWH_STARTED, BGWH_STOPPED, BGWORKER_SHMEM_ACCESS, Postmaster } from "../dist/mod.js";
+import { atomicAddRate, BENCH_LOCKS, BENCH_STRUCT, casPairNs, lockPairNs } from "./shm_loops.mjs";
 import { median, medians, now, progress, repeat, REPETITIONS, sleep, WARM_UP } from "./stats.mjs";
 
 const onDeno = "Deno" in globalThis;
@@ -206,10 +207,53 @@ async function idleCpu() {
   return median(samples);
 }
 
+/**
+ * Shared memory: Atomics.add per second in one worker alone and per worker
+ * with two on the same word, and an uncontended LWLock pair; each worker
+ * times its own loops. The floors run the same loops in this process on a
+ * private SharedArrayBuffer.
+ */
+async function sharedMemory() {
+  const { pm, lines } = benchPostmaster();
+  pm.requestNamedLWLockTranche(BENCH_LOCKS, 2);
+  let words;
+  pm.on("shmemStartup", () => words = new Int32Array(pm.shmemInitStruct(BENCH_STRUCT.name, BENCH_STRUCT.size).buffer));
+  await pm.start();
+  const round = async (workers) => {
+    Atomics.store(words, BENCH_STRUCT.arrived, 0);
+    Atomics.store(words, BENCH_STRUCT.expected, workers);
+    const from = lines.length;
+    const handles = Array.from({ length: workers }, (_, w) =>
+      pm.registerDynamicBackgroundWorker(worker(`shm${w}`, "sharedMemoryLoops", { bgw_flags: BGWORKER_SHMEM_ACCESS, bgw_main_arg: w, bgw_notify_pid: pm.pid })));
+    for (const h of handles) if ((await pm.waitForBackgroundWorkerShutdown(h)) !== BGWH_STOPPED) throw new Error("worker did not stop");
+    const reports = lines.slice(from).filter((l) => l.message.startsWith("shmem ")).map((l) => JSON.parse(l.message.slice(6)));
+    if (reports.length !== workers) throw new Error(`expected ${workers} reports, got ${reports.length}: ${lines.slice(from).map((l) => l.message).join("; ")}`);
+    return { rate: median(reports.map((r) => r.rate)), pairNs: median(reports.map((r) => r.pairNs)) };
+  };
+  const private32 = new Int32Array(new SharedArrayBuffer(64));
+  const samples = await repeat(async () => {
+    const alone = await round(1);
+    const pair = await round(2);
+    return {
+      floorRate: atomicAddRate(private32, 0),
+      rateAlone: alone.rate,
+      ratePerProcessOfTwo: pair.rate,
+      floorPairNs: casPairNs(private32, 1),
+      pairNs: alone.pairNs,
+      postmasterPairNs: lockPairNs(pm.getNamedLWLockTranche(BENCH_LOCKS)[0]),
+    };
+  });
+  await pm.stop("fast");
+  return medians(samples);
+}
+
 // ---- run -----------------------------------------------------------------------
 
 const results = { runtime, version: onDeno ? Deno.version.deno : onBun ? Bun.version : process.versions.node, repetitions: REPETITIONS, warmUp: WARM_UP, many: MANY };
+// BENCH_ONLY=name,name measures only those figures (to work on one; run.mjs's tables need them all).
+const only = process.env.BENCH_ONLY?.split(",");
 const step = async (name, measure) => {
+  if (only && !only.includes(name)) return;
   progress(`${runtime}: ${name}`);
   results[name] = await measure();
 };
@@ -222,5 +266,6 @@ await step("exitDetection", exitDetection);
 await step("postmasterKill", postmasterKill);
 await step("manyAtOnce", manyAtOnce);
 await step("idleCpuPercent", idleCpu);
+await step("sharedMemory", sharedMemory);
 console.log(JSON.stringify(results));
 process.exit(0);

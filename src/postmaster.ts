@@ -221,6 +221,8 @@ export class Postmaster {
   #waiters = new Set<Waiter>();
   readonly #spares: SparePool;
   readonly #shmem: ClusterSegment;
+  /** A worker with BGWORKER_SHMEM_ACCESS was registered: spares get ready to map shared memory. */
+  #sharedMemoryWorkers = false;
   readonly #spareTarget: number;
   #refillTimer: unknown = null;
   #stopped: Promise<void>;
@@ -248,7 +250,9 @@ export class Postmaster {
       adapter: options.adapter,
       log: (level, message) => this.#log(level, message),
       onSpareGone: () => this.#checkAllGone(),
-      hasSharedMemory: () => !("unavailable" in this.#shmem.forWorker()),
+      // Loading the runtime's foreign function interface costs a spare CPU (10 ms on Node 20): only worth it
+      // once this cluster has shown it runs workers that map shared memory.
+      hasSharedMemory: () => this.#sharedMemoryWorkers && !("unavailable" in this.#shmem.forWorker()),
     });
     this.#shmem = new ClusterSegment({
       pid: options.adapter.pid,
@@ -315,6 +319,7 @@ export class Postmaster {
       });
     }
     const slot = this.#table.allocate(entry, false);
+    if (slot && (entry.bgw_flags & BGWORKER_SHMEM_ACCESS)) this.#sharedMemoryWorkers = true;
     if (!slot) {
       throw new BackgroundWorkerError("too many background workers", {
         worker: entry.bgw_name,
@@ -436,6 +441,7 @@ export class Postmaster {
     if (this.#lifecycle === "stopping" || this.#lifecycle === "stopped") return null;
     const slot = this.#table.allocate(entry, true);
     if (!slot) return null;
+    if (entry.bgw_flags & BGWORKER_SHMEM_ACCESS) this.#sharedMemoryWorkers = true;
     this.#log("DEBUG1", `registering background worker "${entry.bgw_name}"`);
     this.#maybeStartWorkers();
     return SlotTable.handleOf(slot);

@@ -160,3 +160,17 @@ test("shared memory: a platform without POSIX shared memory gets an error naming
   assert.throws(() => requireLinux("darwin"), /shared memory is not available on darwin/);
   assert.doesNotThrow(() => requireLinux("linux"));
 });
+
+test("shared memory: spares get ready to map it only once the cluster has registered a worker with the flag", async () => {
+  const { pm, runtime } = withSharedMemory({ spareWorkerProcesses: 1 });
+  await pm.start();
+  runtime.advance(0);
+  const pings = () => runtime.spawned.flatMap((p) => p.sent.filter((m) => (m as { type?: string }).type === "ping"));
+  runtime.live[0]!.post({ type: "ready" });
+  assert.deepEqual(pings(), [{ type: "ping", sharedMemory: false }], "no worker needs it yet: spares do not load the runtime's FFI");
+  pm.registerDynamicBackgroundWorker(worker("mapper", SHMEM)); // takes the spare
+  runtime.last("mapper").reportStarted();
+  runtime.advance(0);
+  runtime.live.find((p) => p.start === null)!.post({ type: "ready" });
+  assert.deepEqual(pings().at(-1), { type: "ping", sharedMemory: true });
+});

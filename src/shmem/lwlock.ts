@@ -19,11 +19,13 @@ const MAX_SLEEP_MS = 1;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Every lock this process holds, PostgreSQL's `held_lwlocks`: on
- * `globalThis`, so that two copies of this module in one process (the
- * bootstrap's and the user's) still release each other's locks.
+ * Every lock this process holds, in the order taken: PostgreSQL's
+ * `held_lwlocks` array, which is searched from the end because locks are
+ * mostly released in reverse order. On `globalThis`, so that two copies of
+ * this module in one process (the bootstrap's and the user's) still
+ * release each other's locks.
  */
-const held: Set<LWLock> = ((globalThis as unknown as Record<symbol, Set<LWLock> | undefined>)[Symbol.for("bgworker.lwlocks.held")] ??= new Set());
+const held: LWLock[] = ((globalThis as unknown as Record<symbol, LWLock[] | undefined>)[Symbol.for("bgworker.lwlocks.held")] ??= []);
 
 /**
  * Release every lock this process holds: PostgreSQL's `LWLockReleaseAll`,
@@ -40,7 +42,7 @@ const held: Set<LWLock> = ((globalThis as unknown as Record<symbol, Set<LWLock> 
  * ```
  */
 export function releaseAllLWLocks(): void {
-  for (const lock of [...held]) lock.release();
+  while (held.length > 0) held[held.length - 1]!.release();
 }
 
 /**
@@ -85,7 +87,7 @@ export class LWLock {
       }
     }
     this.#held = mode;
-    held.add(this);
+    held.push(this);
     return true;
   }
 
@@ -105,7 +107,8 @@ export class LWLock {
     if (this.#held === "exclusive") Atomics.store(this.#words, this.#index, 0);
     else Atomics.sub(this.#words, this.#index, 1);
     this.#held = null;
-    held.delete(this);
+    if (held[held.length - 1] === this) held.pop();
+    else held.splice(held.lastIndexOf(this), 1);
   }
 
   /** Whether this process holds the lock (PostgreSQL's `LWLockHeldByMe`). */

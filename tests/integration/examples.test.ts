@@ -46,3 +46,11 @@ test("example worker_spi.ts: launched N times, the workers count on their latche
   }
   assert.match(output, /workerSpiLaunch\(4\) = null/);
 });
+
+test("example shared_counter.ts: workers count into one struct with Atomics and under an LWLock; the postmaster's snapshots are consistent", async () => {
+  const { code, output } = await runExample("shared_counter.ts");
+  assert.equal(code, 0, output);
+  assert.equal(output.match(/hit counter \d \(PID \d+\) counted 20000 hits/g)?.length, 3, output);
+  assert.match(output, /Atomics counter: 60000 hits \(expected 60000\)/);
+  assert.match(output, /ledger under the lock: 60000 hits = 20000 \+ 20000 \+ 20000; all \d+ snapshots taken before they finished were consistent/);
+});
