@@ -12,6 +12,7 @@ const onDeno = "Deno" in globalThis;
 const onBun = "Bun" in globalThis;
 const runtime = onDeno ? "deno" : onBun ? "bun" : `node${process.versions.node.split(".")[0]}`;
 const WORKERS = new URL("./workers.mjs", import.meta.url).href;
+const SHM_WORKERS = new URL("./shm_workers.mjs", import.meta.url).href;
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 /** The command line that runs a script on this runtime. */
 const scriptArgs = (script, ...args) => (onDeno ? ["run", "-A", here(script), ...args] : [here(script), ...args]);
@@ -224,7 +225,7 @@ async function sharedMemory() {
     Atomics.store(words, BENCH_STRUCT.expected, workers);
     const from = lines.length;
     const handles = Array.from({ length: workers }, (_, w) =>
-      pm.registerDynamicBackgroundWorker(worker(`shm${w}`, "sharedMemoryLoops", { bgw_flags: BGWORKER_SHMEM_ACCESS, bgw_main_arg: w, bgw_notify_pid: pm.pid })));
+      pm.registerDynamicBackgroundWorker(worker(`shm${w}`, "sharedMemoryLoops", { bgw_library_name: SHM_WORKERS, bgw_flags: BGWORKER_SHMEM_ACCESS, bgw_main_arg: w, bgw_notify_pid: pm.pid })));
     for (const h of handles) if ((await pm.waitForBackgroundWorkerShutdown(h)) !== BGWH_STOPPED) throw new Error("worker did not stop");
     const reports = lines.slice(from).filter((l) => l.message.startsWith("shmem ")).map((l) => JSON.parse(l.message.slice(6)));
     if (reports.length !== workers) throw new Error(`expected ${workers} reports, got ${reports.length}: ${lines.slice(from).map((l) => l.message).join("; ")}`);
