@@ -20,7 +20,8 @@ await build({
   target: "es2022",
   chunkNames: "runtimes/node/worker-[hash]",
   // A native module, loaded at run time only when shared memory is used (runtimes/node/shm_mapper.ts).
-  external: ["koffi"],
+  // The PostgreSQL client too: a package of its own, loaded only by workers that connect.
+  external: ["koffi", "postgres", "@electric-sql/pglite", "@electric-sql/pglite-socket"],
   logLevel: "warning",
 });
 

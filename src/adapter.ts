@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from "./database_cluster.ts";
 import type { StartMessage } from "./protocol.ts";
 import type { SharedMemoryMapper } from "./shmem/mapper.ts";
 import type { SignalName } from "./signals.ts";
@@ -103,4 +104,6 @@ export interface RuntimeAdapter {
    * function that cancels it.
    */
   atExit?(callback: () => void): () => void;
+  /** Start the embedded PostgreSQL cluster (PGlite on a loopback port). Without it, only a `database.url` serves workers. */
+  startEmbeddedDatabase?(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase>;
 }

@@ -15,3 +15,4 @@ export type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "./adapt
 export type { ShmemStruct } from "./shmem/attachment.ts";
 export type { LWLock, LWLockMode } from "./shmem/lwlock.ts";
 export { SharedMemoryError } from "./shmem/mapper.ts";
+export type { DatabaseClusterOption, EmbeddedDatabaseOptions } from "./database_cluster.ts";

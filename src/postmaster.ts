@@ -12,8 +12,10 @@ import {
   BGW_NEVER_RESTART,
   BGWH_NOT_YET_STARTED,
   BGWH_STOPPED,
+  BGWORKER_BACKEND_DATABASE_CONNECTION,
   BGWORKER_SHMEM_ACCESS,
 } from "./constants.ts";
+import { DatabaseCluster, type DatabaseClusterOption, validateDatabaseOption } from "./database_cluster.ts";
 import { BackgroundWorkerError } from "./errors.ts";
 import { resolveLibrary } from "./library_path.ts";
 import { Listeners } from "./listeners.ts";
@@ -96,6 +98,15 @@ export interface PostmasterOptions {
    * with the postmaster.
    */
   spareWorkerProcesses?: number;
+  /**
+   * The PostgreSQL cluster of workers registered with
+   * `BGWORKER_BACKEND_DATABASE_CONNECTION`: `{ url }` for a real server, or
+   * the default `{ embedded: { dataDir? } }`, PGlite served on a loopback
+   * port by this process, started when the first such worker is about to
+   * start. Workers get the connection parameters by value; the URL's
+   * password never appears in titles or logs.
+   */
+  database?: DatabaseClusterOption;
 }
 
 /**
@@ -221,6 +232,7 @@ export class Postmaster {
   #waiters = new Set<Waiter>();
   readonly #spares: SparePool;
   readonly #shmem: ClusterSegment;
+  readonly #database: DatabaseCluster;
   /** A worker with BGWORKER_SHMEM_ACCESS was registered: spares get ready to map shared memory. */
   #sharedMemoryWorkers = false;
   readonly #spareTarget: number;
@@ -253,6 +265,10 @@ export class Postmaster {
       // Loading the runtime's foreign function interface costs a spare CPU (10 ms on Node 20): only worth it
       // once this cluster has shown it runs workers that map shared memory.
       hasSharedMemory: () => this.#sharedMemoryWorkers && !("unavailable" in this.#shmem.forWorker()),
+    });
+    this.#database = new DatabaseCluster(validateDatabaseOption(options.database), {
+      startEmbedded: (settings) => options.adapter.startEmbeddedDatabase?.(settings) ?? Promise.reject(new Error("this runtime adapter has no embedded database; give the postmaster a PostgreSQL URL")),
+      log: (level, message) => this.#log(level, message),
     });
     this.#shmem = new ClusterSegment({
       pid: options.adapter.pid,
@@ -682,6 +698,11 @@ export class Postmaster {
     if (this.#lifecycle !== "running" || this.#fatalError) return;
     for (const slot of this.#table.inUse()) {
       if (slot.phase === "registered" && !slot.terminate && isStartTimeReached(slot.entry.bgw_start_time, this.#cluster)) {
+        // A worker that connects waits for the cluster: the embedded one starts on first need.
+        if ((slot.entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION) && !this.#database.ready) {
+          void this.#database.ensureStarted().then(() => this.#maybeStartWorkers());
+          continue;
+        }
         this.#launch(slot);
       }
     }
@@ -698,6 +719,7 @@ export class Postmaster {
       title: processTitle(slot.entry),
     };
     if (slot.entry.bgw_flags & BGWORKER_SHMEM_ACCESS) start.sharedMemory = this.#shmem.forWorker();
+    if (slot.entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION) start.database = this.#database.forWorker();
     let process: WorkerProcess | null = null;
     const events: WorkerProcessEvents = {
       message: (message) => process && this.#onMessage(slot, process, message),
@@ -890,9 +912,14 @@ export class Postmaster {
       this.#notify(slot); // frees every waiter: a freed slot answers BGWH_STOPPED
     }
     this.#lifecycle = "stopped";
-    this.#log("LOG", "database system is shut down");
-    this.#resolveStopped();
-    this.#listeners.emit("shutdown", { reason });
+    const finish = () => {
+      this.#log("LOG", "database system is shut down");
+      this.#resolveStopped();
+      this.#listeners.emit("shutdown", { reason });
+    };
+    // Only an embedded cluster that was started has anything to wait for.
+    if (this.#database.running) void this.#database.stop().then(finish);
+    else finish();
   }
 
   // ---- helpers --------------------------------------------------------------

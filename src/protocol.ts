@@ -6,6 +6,7 @@
  */
 
 import { isLogLevel, type LogLevel } from "./log_level.ts";
+import type { WorkerDatabase } from "./database_cluster.ts";
 import type { WorkerSharedMemory } from "./shmem/cluster_segment.ts";
 
 /** Largest message, in bytes of JSON, either side accepts; adapters enforce it on the wire. */
@@ -40,6 +41,8 @@ export interface StartMessage {
   title: string;
   /** For a worker with `BGWORKER_SHMEM_ACCESS`: the segment to map before its library is imported, or why there is none. */
   sharedMemory?: WorkerSharedMemory;
+  /** For a worker with `BGWORKER_BACKEND_DATABASE_CONNECTION`: the cluster to connect to (credentials included), or why there is none. */
+  database?: WorkerDatabase;
 }
 
 /** Postmaster → worker: a worker whose `bgw_notify_pid` is this one started or stopped. */

@@ -14,6 +14,7 @@ import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../s
 import { MAX_MESSAGE_BYTES, type StartMessage } from "../../src/protocol.ts";
 import type { SignalName } from "../../src/signals.ts";
 import { createLineReader } from "./line_reader.ts";
+import { startEmbeddedDatabase } from "./embedded_database.ts";
 import { processExists } from "./process_exists.ts";
 import { runtimeSharedMemory } from "./shared_memory.ts";
 
@@ -81,6 +82,7 @@ export function createProcessAdapter(command: (start: StartMessage | null) => Wo
     sharedMemory: runtimeSharedMemory,
     processExists,
     atExit,
+    startEmbeddedDatabase,
   };
 }
 

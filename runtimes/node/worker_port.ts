@@ -93,5 +93,6 @@ export function createNodeWorkerPort(options: WorkerPortOptions = {}): WorkerPor
     setTimer: (ms, callback) => setTimeout(callback, ms),
     clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
     sharedMemory: runtimeSharedMemory,
+    connectDatabase: (url, target) => import("./database_client.ts").then((m) => m.connectDatabase(url, target)),
   };
 }

@@ -109,9 +109,10 @@ function warmUp(port: WorkerPort, preload: readonly string[], sharedMemory: bool
   for (let i = 0; i < 3; i++) rebuildWorkerEntry(sample);
 }
 
-async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory }: StartMessage): Promise<void> {
+async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory, database }: StartMessage): Promise<void> {
   const state = workerState();
   state.postmasterPid = postmasterPid;
+  state.database = database ?? null;
   try {
     state.entry = rebuildWorkerEntry(encoded);
   } catch (error) {

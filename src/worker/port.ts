@@ -53,4 +53,25 @@ export interface WorkerPort {
   clearTimer(timer: unknown): void;
   /** The runtime's POSIX shared memory, loaded on first use (the same promise every time). */
   sharedMemory(): Promise<SharedMemoryMapper>;
+  /** Open one connection to a PostgreSQL cluster; `database` and `user` replace the URL's own. */
+  connectDatabase(url: string, target: { database?: string; user?: string }): Promise<DatabaseClient>;
+}
+
+/**
+ * One open connection, as the runtime's PostgreSQL client gives it.
+ *
+ * @example
+ * ```ts
+ * import type { DatabaseClient } from "./port.ts";
+ * declare const client: DatabaseClient;
+ * const rows = await client.query("select $1::int + 1 as n", [41]);
+ * ```
+ */
+export interface DatabaseClient {
+  /** Run one statement with parameters `$1`, `$2`, …; resolves with its rows. */
+  query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /** Run `body` in a transaction on this connection: COMMIT when it resolves, ROLLBACK when it throws. */
+  begin<T>(body: (transaction: DatabaseClient) => Promise<T>): Promise<T>;
+  /** Close the connection. */
+  close(): Promise<void>;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { WorkerDatabase } from "../database_cluster.ts";
 import type { SegmentAttachment } from "../shmem/attachment.ts";
 import { releaseAllLWLocks } from "../shmem/lwlock.ts";
 import type { SignalName } from "../signals.ts";
@@ -72,6 +73,10 @@ export interface WorkerState {
   shmem: SegmentAttachment | null;
   /** Why `shmem` is null for a worker with the flag. */
   shmemUnavailable: string;
+  /** The cluster a worker with the connection flag was given at start. */
+  database: WorkerDatabase | null;
+  /** `backgroundWorkerInitializeConnection` was called (it may be called once). */
+  connectionInitialized: boolean;
 }
 
 const KEY = Symbol.for("bgworker.worker.state");
@@ -105,6 +110,8 @@ export function workerState(): WorkerState {
     newsWatchers: new Set(),
     shmem: null,
     shmemUnavailable: "shared memory is not mapped yet",
+    database: null,
+    connectionInitialized: false,
   };
 }
 

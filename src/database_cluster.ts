@@ -1,0 +1,203 @@
+/**
+ * The PostgreSQL cluster that workers registered with
+ * `BGWORKER_BACKEND_DATABASE_CONNECTION` connect to: a real server given by
+ * URL, or the embedded default (PGlite, served by the postmaster's process
+ * and started only when the first such worker is about to start).
+ *
+ * @module
+ */
+
+import type { LogLevel } from "./log_level.ts";
+
+/**
+ * The postmaster's `database` option.
+ *
+ * @example
+ * ```ts
+ * import type { DatabaseClusterOption } from "./database_cluster.ts";
+ * const real: DatabaseClusterOption = { url: "postgres://app:secret@127.0.0.1:5432/app" };
+ * const embedded: DatabaseClusterOption = { embedded: { dataDir: "./pgdata" } };
+ * ```
+ */
+export type DatabaseClusterOption = { url: string } | { embedded: EmbeddedDatabaseOptions };
+
+/**
+ * Settings of the embedded cluster.
+ *
+ * @example
+ * ```ts
+ * import type { EmbeddedDatabaseOptions } from "./database_cluster.ts";
+ * const kept: EmbeddedDatabaseOptions = { dataDir: "./pgdata" }; // omitted: in memory, gone at stop
+ * ```
+ */
+export interface EmbeddedDatabaseOptions {
+  /** Where the cluster's files live; without it the cluster is in memory and lasts until the postmaster stops. */
+  dataDir?: string;
+}
+
+/**
+ * A running embedded cluster, as the runtime adapter starts it.
+ *
+ * @example
+ * ```ts
+ * import type { EmbeddedDatabase } from "./database_cluster.ts";
+ * declare const cluster: EmbeddedDatabase;
+ * await cluster.stop();
+ * ```
+ */
+export interface EmbeddedDatabase {
+  /** A `postgres://` URL of the cluster's superuser on its loopback address. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Where a worker with the connection flag connects, or why it cannot.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerDatabase } from "./database_cluster.ts";
+ * const where: WorkerDatabase = { url: "postgres://postgres@127.0.0.1:41633/postgres" };
+ * ```
+ */
+export type WorkerDatabase = { url: string } | { unavailable: string };
+
+/**
+ * What the cluster needs from the postmaster.
+ *
+ * @example
+ * ```ts
+ * import type { DatabaseClusterHost } from "./database_cluster.ts";
+ * const host: DatabaseClusterHost = { startEmbedded: startEmbeddedDatabase, log: console.log };
+ * ```
+ */
+export interface DatabaseClusterHost {
+  /** The runtime's embedded cluster; absent when the runtime adapter has none. */
+  startEmbedded?: (options: EmbeddedDatabaseOptions) => Promise<EmbeddedDatabase>;
+  log(level: LogLevel, message: string): void;
+}
+
+const POSTGRES_URL = /^postgres(?:ql)?:\/\/[^\s]+$/;
+
+/**
+ * Check the `database` option; throws a TypeError naming the field.
+ *
+ * @example
+ * ```ts
+ * import { validateDatabaseOption } from "./database_cluster.ts";
+ * validateDatabaseOption({ url: "mysql://x" }); // throws: database.url must be a postgres:// URL
+ * ```
+ */
+export function validateDatabaseOption(option: unknown): DatabaseClusterOption {
+  if (option === undefined) return { embedded: {} };
+  const record = option as Record<string, unknown> | null;
+  if (typeof record !== "object" || record === null) throw new TypeError("database must be { url } or { embedded: { dataDir? } }");
+  if ("url" in record) {
+    if (typeof record.url !== "string" || !POSTGRES_URL.test(record.url)) {
+      throw new TypeError(`database.url must be a postgres:// or postgresql:// URL; got ${redactUrl(String(record.url))}`);
+    }
+    return { url: record.url };
+  }
+  const embedded = record.embedded as Record<string, unknown> | undefined;
+  if (typeof embedded !== "object" || embedded === null) throw new TypeError("database must be { url } or { embedded: { dataDir? } }");
+  if (embedded.dataDir !== undefined && (typeof embedded.dataDir !== "string" || embedded.dataDir === "")) {
+    throw new TypeError("database.embedded.dataDir must be a non-empty path");
+  }
+  return { embedded: embedded.dataDir === undefined ? {} : { dataDir: embedded.dataDir } };
+}
+
+/**
+ * A URL fit for a log line: its password replaced by `***`.
+ *
+ * @example
+ * ```ts
+ * import { redactUrl } from "./database_cluster.ts";
+ * redactUrl("postgres://app:secret@db/app"); // "postgres://app:***@db/app"
+ * ```
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@]*@/i, "$1:***@");
+}
+
+/**
+ * The cluster, from its lazy start to its stop.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseCluster } from "./database_cluster.ts";
+ * const cluster = new DatabaseCluster({ embedded: {} }, host);
+ * await cluster.ensureStarted();
+ * cluster.forWorker(); // { url: "postgres://postgres@127.0.0.1:…/postgres" }
+ * ```
+ */
+export class DatabaseCluster {
+  readonly #option: DatabaseClusterOption;
+  readonly #host: DatabaseClusterHost;
+  #starting: Promise<void> | null = null;
+  #embedded: EmbeddedDatabase | null = null;
+  #where: WorkerDatabase | null = null;
+
+  /**
+   * @param option the validated `database` option
+   * @param host the runtime's embedded cluster and the postmaster's logger
+   */
+  constructor(option: DatabaseClusterOption, host: DatabaseClusterHost) {
+    this.#option = option;
+    this.#host = host;
+    if ("url" in option) this.#where = { url: option.url };
+  }
+
+  /** Whether workers can be told where to connect (or why they cannot) right now. */
+  get ready(): boolean {
+    return this.#where !== null;
+  }
+
+  /** Start the embedded cluster once; never rejects: a failure is what workers are told. */
+  ensureStarted(): Promise<void> {
+    if (this.#where) return Promise.resolve();
+    return this.#starting ??= this.#startEmbedded();
+  }
+
+  /** What a worker with the connection flag is given at start: by value, like every start parameter. */
+  forWorker(): WorkerDatabase {
+    return this.#where ?? { unavailable: "the database cluster has not started" };
+  }
+
+  /** Stop the embedded cluster, if it runs (a real server is not ours to stop). */
+  async stop(): Promise<void> {
+    if (this.#starting) await this.#starting;
+    const embedded = this.#embedded;
+    this.#embedded = null;
+    this.#where = { unavailable: "the postmaster has stopped" };
+    if (!embedded) return;
+    try {
+      await embedded.stop();
+      this.#host.log("LOG", "embedded database stopped");
+    } catch (error) {
+      this.#host.log("WARNING", `could not stop the embedded database: ${errorText(error)}`);
+    }
+  }
+
+  /** Whether stop() has anything to wait for. */
+  get running(): boolean {
+    return this.#starting !== null;
+  }
+
+  async #startEmbedded(): Promise<void> {
+    const options = "embedded" in this.#option ? this.#option.embedded : {};
+    try {
+      if (!this.#host.startEmbedded) throw new Error("this runtime adapter has no embedded database; give the postmaster a PostgreSQL URL");
+      this.#host.log("LOG", `starting the embedded database${options.dataDir ? ` in "${options.dataDir}"` : " in memory"}`);
+      this.#embedded = await this.#host.startEmbedded(options);
+      this.#where = { url: this.#embedded.url };
+      this.#host.log("LOG", `embedded database is ready at ${redactUrl(this.#embedded.url)}`);
+    } catch (error) {
+      this.#where = { unavailable: `could not start the embedded database: ${errorText(error)}` };
+      this.#host.log("LOG", this.#where.unavailable);
+    }
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
