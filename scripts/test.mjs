@@ -9,6 +9,7 @@
 import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import process from "node:process";
+import { startRealPostgres } from "./real_postgres.mjs";
 import { bin, node24, root, run, tsxCli } from "./runtimes.mjs";
 
 const args = process.argv.slice(2);
@@ -58,7 +59,13 @@ function last(text, regex) {
   return m ? Number(m[1]) : null;
 }
 
+// The database tests run against the embedded cluster and against this real server.
+const realPostgres = await startRealPostgres();
+process.env.BGWORKER_TEST_POSTGRES_URL = realPostgres.url;
+console.log(`real PostgreSQL for the database tests: ${realPostgres.version} at ${realPostgres.url}`);
+
 const results = [];
+try {
 for (const name of wanted) {
   const runtime = RUNTIMES[name];
   if (!runtime) throw new Error(`unknown runtime ${name}; use ${Object.keys(RUNTIMES).join(", ")}`);
@@ -70,6 +77,9 @@ for (const name of wanted) {
   const { pass, fail } = runtime.counts(output.replace(/\x1b\[[0-9;]*m/g, ""));
   const ok = code === 0 && pass !== null && pass > 0 && fail === 0;
   results.push({ runtime: runtime.label, pass: pass ?? 0, fail: fail ?? 0, exit: code, seconds: ((Date.now() - started) / 1000).toFixed(1), ok });
+}
+} finally {
+  realPostgres.stop();
 }
 
 console.log("\n=== summary ===");
