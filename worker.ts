@@ -28,7 +28,7 @@ export { elog } from "./src/worker/elog.ts";
 export type { LogLevel } from "./src/log_level.ts";
 export { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals, pqsignal } from "./src/worker/signals.ts";
 export { getNamedLWLockTranche, shmemInitStruct } from "./src/worker/shmem.ts";
-export { backgroundWorkerInitializeConnection, type WorkerConnection, type WorkerTransaction } from "./src/worker/database.ts";
+export { backgroundWorkerInitializeConnection, backgroundWorkerInitializeConnectionByOid, type WorkerConnection, type WorkerTransaction } from "./src/worker/database.ts";
 export type { ShmemStruct } from "./src/shmem/attachment.ts";
 export type { LWLock, LWLockMode } from "./src/shmem/lwlock.ts";
 export {

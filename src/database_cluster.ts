@@ -57,10 +57,10 @@ export interface EmbeddedDatabase {
  * @example
  * ```ts
  * import type { WorkerDatabase } from "./database_cluster.ts";
- * const where: WorkerDatabase = { url: "postgres://postgres@127.0.0.1:41633/postgres" };
+ * const where: WorkerDatabase = { url: "postgres://postgres@127.0.0.1:41633/postgres", embedded: true };
  * ```
  */
-export type WorkerDatabase = { url: string } | { unavailable: string };
+export type WorkerDatabase = { url: string; embedded: boolean } | { unavailable: string };
 
 /**
  * What the cluster needs from the postmaster.
@@ -144,7 +144,7 @@ export class DatabaseCluster {
   constructor(option: DatabaseClusterOption, host: DatabaseClusterHost) {
     this.#option = option;
     this.#host = host;
-    if ("url" in option) this.#where = { url: option.url };
+    if ("url" in option) this.#where = { url: option.url, embedded: false };
   }
 
   /** Whether workers can be told where to connect (or why they cannot) right now. */
@@ -189,7 +189,7 @@ export class DatabaseCluster {
       if (!this.#host.startEmbedded) throw new Error("this runtime adapter has no embedded database; give the postmaster a PostgreSQL URL");
       this.#host.log("LOG", `starting the embedded database${options.dataDir ? ` in "${options.dataDir}"` : " in memory"}`);
       this.#embedded = await this.#host.startEmbedded(options);
-      this.#where = { url: this.#embedded.url };
+      this.#where = { url: this.#embedded.url, embedded: true };
       this.#host.log("LOG", `embedded database is ready at ${redactUrl(this.#embedded.url)}`);
     } catch (error) {
       this.#where = { unavailable: `could not start the embedded database: ${errorText(error)}` };

@@ -78,10 +78,96 @@ export async function backgroundWorkerInitializeConnection(dbname: string | null
   state.connectionInitialized = true;
   const cluster = state.database;
   if (!cluster || "unavailable" in cluster) throw new Error(`backgroundWorkerInitializeConnection: ${cluster ? cluster.unavailable : "no database cluster was given to this worker"}`);
-  const client = await port.connectDatabase(cluster.url, {
-    ...(dbname === null ? {} : { database: dbname }),
-    ...(username === null ? {} : { user: username }),
-  });
+  return connect(port, cluster, { dbname, username }, flags);
+}
+
+/**
+ * The same, naming the database and the role by OID (PostgreSQL's
+ * `BackgroundWorkerInitializeConnectionByOid`); `null` stands for
+ * `InvalidOid`: no database, or the cluster's superuser.
+ *
+ * @example
+ * ```ts
+ * import { backgroundWorkerInitializeConnectionByOid } from "bgworker/worker";
+ * const db = await backgroundWorkerInitializeConnectionByOid(16384, null);
+ * ```
+ */
+export async function backgroundWorkerInitializeConnectionByOid(dboid: number | null, useroid: number | null, flags = 0): Promise<WorkerConnection> {
+  for (const [name, value] of [["dboid", dboid], ["useroid", useroid]] as const) {
+    if (value !== null && (!Number.isInteger(value) || value <= 0 || value > 0xffffffff)) {
+      throw new TypeError(`backgroundWorkerInitializeConnectionByOid: ${name} must be an OID (a positive 32-bit integer) or null`);
+    }
+  }
+  const state = workerState();
+  const cluster = state.database;
+  // The names are what the server knows the objects by; resolve them first, then follow the by-name path and its rules.
+  let names = { dbname: null as string | null, username: null as string | null };
+  if (cluster && !("unavailable" in cluster) && !state.connectionInitialized && (dboid !== null || useroid !== null)) {
+    const lookup = await requirePort("backgroundWorkerInitializeConnectionByOid").connectDatabase(cluster.url, {});
+    try {
+      const [row] = await lookup.query(
+        "select (select datname from pg_database where oid = $1::oid) as dbname, (select rolname from pg_roles where oid = $2::oid) as username",
+        [dboid ?? 0, useroid ?? 0],
+      );
+      if (dboid !== null && !row?.dbname) throw new Error(`database ${dboid} does not exist`);
+      if (useroid !== null && !row?.username) throw new Error(`role with OID ${useroid} does not exist`);
+      names = { dbname: (row!.dbname as string | null) ?? null, username: (row!.username as string | null) ?? null };
+    } finally {
+      await lookup.close();
+    }
+  }
+  return backgroundWorkerInitializeConnection(names.dbname, names.username, flags);
+}
+
+/**
+ * Check the database and the role as PostgreSQL's InitPostgres does, then
+ * connect as the cluster's superuser and become the role: a background
+ * worker does not authenticate, it is trusted to act as any role.
+ */
+async function connect(
+  port: ReturnType<typeof requirePort>,
+  cluster: { url: string; embedded: boolean },
+  { dbname, username }: { dbname: string | null; username: string | null },
+  flags: number,
+): Promise<WorkerConnection> {
+  const admin = await port.connectDatabase(cluster.url, {});
+  let superuser: string;
+  try {
+    const [row] = await admin.query(
+      "select current_user as superuser, current_database() as served, d.datallowconn, r.rolcanlogin, d.datname is not null as db_exists, r.rolname is not null as role_exists " +
+        "from (select 1) one left join pg_database d on d.datname = $1 left join pg_roles r on r.rolname = $2",
+      [dbname ?? "", username ?? ""],
+    );
+    superuser = row!.superuser as string;
+    if (dbname !== null) {
+      if (!row!.db_exists) throw new Error(`database "${dbname}" does not exist`);
+      if (cluster.embedded && dbname !== row!.served) {
+        throw new Error(`database "${dbname}" is not served by the embedded cluster: PGlite serves one database, "${row!.served}"; give the postmaster a PostgreSQL URL for more`);
+      }
+      if (!row!.datallowconn) {
+        if (!(flags & BGWORKER_BYPASS_ALLOWCONN)) throw new Error(`database "${dbname}" is not currently accepting connections`);
+        if (!cluster.embedded) {
+          throw new Error(
+            `database "${dbname}" is not currently accepting connections, and BGWORKER_BYPASS_ALLOWCONN cannot be honoured: the server refuses the connection itself, and bgworker connects from outside it`,
+          );
+        }
+      }
+    }
+    if (username !== null) {
+      if (!row!.role_exists) throw new Error(`role "${username}" does not exist`);
+      if (!row!.rolcanlogin && !(flags & BGWORKER_BYPASS_ROLELOGINCHECK)) throw new Error(`role "${username}" is not permitted to log in`);
+      if (cluster.embedded && username !== superuser) {
+        throw new Error(`role "${username}": the embedded cluster runs every connection in one session, so a worker cannot act as another role than "${superuser}"; give the postmaster a PostgreSQL URL`);
+      }
+    }
+  } finally {
+    await admin.close();
+  }
+  const client = await port.connectDatabase(cluster.url, dbname === null ? {} : { database: dbname });
+  if (username !== null && username !== superuser) {
+    // SET SESSION AUTHORIZATION takes an identifier, not a parameter: quote it as PostgreSQL's quote_ident does.
+    await client.query(`set session authorization "${username.replaceAll('"', '""')}"`);
+  }
   return connection(client);
 }
 

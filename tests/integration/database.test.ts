@@ -3,6 +3,7 @@ import process from "node:process";
 import { test } from "node:test";
 import { BGWH_STOPPED, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_SHMEM_ACCESS, type BackgroundWorker } from "../../mod.ts";
 import { type Harness, realPostmaster, sameHandle } from "../helpers/real_postmaster.ts";
+import { SCENARIOS } from "../fixtures/db_workers.ts";
 import { reportFile } from "../helpers/report.ts";
 
 const DB_WORKERS = new URL("../fixtures/db_workers.ts", import.meta.url).href;
@@ -35,6 +36,50 @@ test("database, real server: a worker connects, queries with parameters, commits
   t.after(() => pm.stop());
   await connectAndCheck({ pm, notes, until });
   assert.ok(!logs.some((l) => l.includes("embedded database")), "no embedded cluster when a URL is given");
+});
+
+/** Databases and roles worker_spi's TAP test makes, made once on the real server (every runtime's run shares it). */
+async function prepareRealServer(): Promise<{ otherOid: number; loginOid: number }> {
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(REAL_URL!, { onnotice: () => {} });
+  try {
+    const exists = async (db: string) => (await sql`select 1 from pg_database where datname = ${db}`).length > 0;
+    if (!(await exists("bgw_other"))) await sql.unsafe("create database bgw_other");
+    if (!(await exists("bgw_closed"))) await sql.unsafe("create database bgw_closed with allow_connections false");
+    await sql.unsafe("do $$ begin if not exists (select from pg_roles where rolname = 'bgw_login') then create role bgw_login login; end if; end $$");
+    await sql.unsafe("do $$ begin if not exists (select from pg_roles where rolname = 'bgw_nologin') then create role bgw_nologin nologin; end if; end $$");
+    const [row] = await sql`select (select oid from pg_database where datname = 'bgw_other')::int as other, (select oid from pg_roles where rolname = 'bgw_login')::int as login`;
+    return { otherOid: row!.other as number, loginOid: row!.login as number };
+  } finally {
+    await sql.end();
+  }
+}
+
+test("database, real server: ALLOWCONN and ROLELOGINCHECK are refused without their flag, roles and databases by name and by OID", REAL, async (t) => {
+  const { otherOid, loginOid } = await prepareRealServer();
+  const { pm, notes, until } = realPostmaster({ database: { url: REAL_URL! } });
+  await pm.start();
+  t.after(() => pm.stop());
+  const reports = SCENARIOS.map(() => reportFile());
+  const byOid = reportFile();
+  const handles = [
+    ...reports.map((report, i) => pm.registerDynamicBackgroundWorker({ ...dbWorker(`scenario ${i}`, "connectAs", report.extra), bgw_main_arg: i, bgw_notify_pid: pm.pid })!),
+    pm.registerDynamicBackgroundWorker({ ...dbWorker("by oid", "connectByOid", byOid.extra), bgw_main_arg: (BigInt(otherOid) << 32n) | BigInt(loginOid), bgw_notify_pid: pm.pid })!,
+  ];
+  await until("every scenario to finish", () => handles.every((h) => notes.some((n) => sameHandle(n.handle, h) && n.status === BGWH_STOPPED)), 60_000);
+  const outcomes = reports.map((r) => r.read<{ ok?: unknown; message?: string }>());
+  assert.deepEqual(outcomes, [
+    { name: "Error", message: 'database "bgw_closed" is not currently accepting connections' },
+    {
+      name: "Error",
+      message: 'database "bgw_closed" is not currently accepting connections, and BGWORKER_BYPASS_ALLOWCONN cannot be honoured: the server refuses the connection itself, and bgworker connects from outside it',
+    },
+    { name: "Error", message: 'role "bgw_nologin" is not permitted to log in' },
+    { ok: { user: "bgw_nologin", database: "postgres" } },
+    { ok: { user: "bgw_login", database: "bgw_other" } },
+    { name: "Error", message: 'database "bgw_missing" does not exist' },
+  ]);
+  assert.deepEqual(byOid.read(), { ok: { user: "bgw_login", database: "bgw_other" } });
 });
 
 async function connectAndCheck({ pm, notes, until }: Pick<Harness, "pm" | "notes" | "until">): Promise<void> {
