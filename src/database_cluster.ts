@@ -46,8 +46,10 @@ export interface EmbeddedDatabaseOptions {
  * ```
  */
 export interface EmbeddedDatabase {
-  /** A `postgres://` URL of the cluster's superuser on its loopback address. */
+  /** A `postgres://` URL of the cluster's superuser on its loopback address, in its main database. */
   url: string;
+  /** The URL of database `dbname`, started on first need, where `role` (when not null) exists to act as. */
+  urlFor(dbname: string, role: string | null): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -163,6 +165,21 @@ export class DatabaseCluster {
     return this.#where ?? { unavailable: "the database cluster has not started" };
   }
 
+  /**
+   * Where to connect to database `dbname` (the URL's own when null): the
+   * URL with that database for a real server; on the embedded cluster, the
+   * server of that database, started when first asked for, with `role` made
+   * there to act as.
+   */
+  async urlFor(dbname: string | null, role: string | null = null): Promise<string> {
+    await this.ensureStarted();
+    const where = this.#where!;
+    if ("unavailable" in where) throw new Error(where.unavailable);
+    if (dbname === null) return where.url;
+    if (!where.embedded) return withDatabase(where.url, dbname);
+    return this.#embedded!.urlFor(dbname, role);
+  }
+
   /** Stop the embedded cluster, if it runs (a real server is not ours to stop). */
   async stop(): Promise<void> {
     if (this.#starting) await this.#starting;
@@ -196,6 +213,20 @@ export class DatabaseCluster {
       this.#host.log("LOG", this.#where.unavailable);
     }
   }
+}
+
+/**
+ * A connection URL naming another database.
+ *
+ * @example
+ * ```ts
+ * import { withDatabase } from "./database_cluster.ts";
+ * withDatabase("postgres://app@db:5432/app?sslmode=require", "mydb"); // "postgres://app@db:5432/mydb?sslmode=require"
+ * ```
+ */
+export function withDatabase(url: string, dbname: string): string {
+  const [, server, rest] = /^(postgres(?:ql)?:\/\/[^/?#]*)(?:\/[^?#]*)?(.*)$/i.exec(url)!;
+  return `${server}/${encodeURIComponent(dbname)}${rest}`;
 }
 
 function errorText(error: unknown): string {

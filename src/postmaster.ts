@@ -576,6 +576,26 @@ export class Postmaster {
   }
 
   /**
+   * Where the application connects to the workers' cluster: the `database`
+   * option's URL, naming database `dbname` when given. On the embedded
+   * cluster this starts it (and that database's server) when it is not
+   * running yet. The URL is the superuser's: keep it out of logs.
+   *
+   * @example
+   * ```ts
+   * import postgres from "postgres";
+   * const sql = postgres(await pm.connectionUrl("postgres"));
+   * console.log(await sql`select * from schema1.counted`);
+   * ```
+   */
+  connectionUrl(dbname: string | null = null): Promise<string> {
+    if (dbname !== null && (typeof dbname !== "string" || dbname === "")) {
+      return Promise.reject(new TypeError("connectionUrl: dbname must be a database name or null"));
+    }
+    return this.#database.urlFor(dbname);
+  }
+
+  /**
    * Send SIGHUP to every running worker, as PostgreSQL's postmaster does on
    * `pg_reload_conf()`: workers that installed a SIGHUP handler with
    * `pqsignal` reload their settings; for the others SIGHUP is ignored.
@@ -797,6 +817,12 @@ export class Postmaster {
         case "terminate":
           this.terminateBackgroundWorker(request.handle);
           return reply(null);
+        case "database":
+          if (!(requester.entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION)) {
+            throw new Error("database connection requirement not indicated during registration");
+          }
+          this.#database.urlFor(request.dbname, request.role).then(reply, (error) => process.send({ type: "reply", id: request.id, ok: false, error: toWireError(error) }));
+          return;
       }
     } catch (error) {
       process.send({ type: "reply", id: request.id, ok: false, error: toWireError(error) });

@@ -9,6 +9,7 @@ import { BGWH_NOT_YET_STARTED, BGWH_POSTMASTER_DIED, BGWH_STOPPED } from "../con
 import { BackgroundWorkerError } from "../errors.ts";
 import type { BackgroundWorkerHandle, WorkerStatus } from "../registry.ts";
 import { type BackgroundWorker, type BackgroundWorkerEntry, encodeWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
+import { type Answer, request } from "./requests.ts";
 import { exitWorker, type Latch, requirePort, workerState } from "./state.ts";
 
 /**
@@ -92,23 +93,6 @@ export function postmasterIsAlive(): boolean {
 export function procExit(code: number): never {
   if (!Number.isInteger(code) || code < 0 || code > 255) throw new RangeError(`procExit: exit code must be an integer from 0 to 255; got ${String(code)}`);
   return exitWorker(code);
-}
-
-/** A request's answer, with the notification sequence number at the moment it arrived. */
-export interface Answer {
-  value: unknown;
-  seq: number;
-}
-
-function request(op: string, payload: Record<string, unknown>): Promise<Answer> {
-  const state = workerState();
-  const port = requirePort(op);
-  if (state.postmasterDead) return Promise.reject(new Error(`${op}: the postmaster is gone`));
-  const id = state.nextRequestId++;
-  return new Promise((resolve, reject) => {
-    state.requests.set(id, { resolve: resolve as (value: unknown) => void, reject });
-    void port.send({ type: "request", id, op, ...payload });
-  });
 }
 
 function plainHandle(handle: BackgroundWorkerHandle): { slot: number; generation: number } {

@@ -10,7 +10,9 @@
 
 import { BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_BYPASS_ALLOWCONN, BGWORKER_BYPASS_ROLELOGINCHECK } from "../constants.ts";
 import { BackgroundWorkerError } from "../errors.ts";
+import { quoteIdent } from "../quote_ident.ts";
 import type { DatabaseClient } from "./port.ts";
+import { request } from "./requests.ts";
 import { requirePort, workerState } from "./state.ts";
 
 /**
@@ -134,16 +136,13 @@ async function connect(
   let superuser: string;
   try {
     const [row] = await admin.query(
-      "select current_user as superuser, current_database() as served, d.datallowconn, r.rolcanlogin, d.datname is not null as db_exists, r.rolname is not null as role_exists " +
+      "select current_user as superuser, d.datallowconn, r.rolcanlogin, d.datname is not null as db_exists, r.rolname is not null as role_exists " +
         "from (select 1) one left join pg_database d on d.datname = $1 left join pg_roles r on r.rolname = $2",
       [dbname ?? "", username ?? ""],
     );
     superuser = row!.superuser as string;
     if (dbname !== null) {
       if (!row!.db_exists) throw new Error(`database "${dbname}" does not exist`);
-      if (cluster.embedded && dbname !== row!.served) {
-        throw new Error(`database "${dbname}" is not served by the embedded cluster: PGlite serves one database, "${row!.served}"; give the postmaster a PostgreSQL URL for more`);
-      }
       if (!row!.datallowconn) {
         if (!(flags & BGWORKER_BYPASS_ALLOWCONN)) throw new Error(`database "${dbname}" is not currently accepting connections`);
         if (!cluster.embedded) {
@@ -156,22 +155,34 @@ async function connect(
     if (username !== null) {
       if (!row!.role_exists) throw new Error(`role "${username}" does not exist`);
       if (!row!.rolcanlogin && !(flags & BGWORKER_BYPASS_ROLELOGINCHECK)) throw new Error(`role "${username}" is not permitted to log in`);
-      if (cluster.embedded && username !== superuser) {
-        throw new Error(`role "${username}": the embedded cluster runs every connection in one session, so a worker cannot act as another role than "${superuser}"; give the postmaster a PostgreSQL URL`);
-      }
     }
   } finally {
     await admin.close();
   }
-  const client = await port.connectDatabase(cluster.url, dbname === null ? {} : { database: dbname });
-  if (username !== null && username !== superuser) {
-    // SET SESSION AUTHORIZATION takes an identifier, not a parameter: quote it as PostgreSQL's quote_ident does.
-    await client.query(`set session authorization "${username.replaceAll('"', '""')}"`);
+  const role = username !== null && username !== superuser ? username : null;
+  if (!cluster.embedded) {
+    const client = await port.connectDatabase(cluster.url, dbname === null ? {} : { database: dbname });
+    // A session of its own: the role and the limits of "no database" hold for the whole session.
+    if (role !== null) await client.query(`set session authorization ${quoteIdent(role)}`);
+    if (dbname === null) for (const setting of ["default_transaction_read_only = on", ...NO_SCHEMA]) await client.query(`set ${setting}`);
+    return connection(client, []);
   }
-  return connection(client);
+  // The embedded cluster serves each database from one session shared by every connection: the
+  // postmaster gives this database's server, and the role and limits are taken for each transaction.
+  const url = dbname === null ? cluster.url : (await request("database", { dbname, role })).value as string;
+  const perTransaction = [...(dbname === null ? ["transaction_read_only = on", ...NO_SCHEMA] : []), ...(role === null ? [] : [`role ${quoteIdent(role)}`])];
+  return connection(await port.connectDatabase(url, {}), perTransaction.map((setting) => `set local ${setting}`));
 }
 
-function connection(client: DatabaseClient): WorkerConnection {
+/**
+ * A null dbname connects to no database: PostgreSQL then reads only its
+ * shared catalogs. From outside the server the nearest is the maintenance
+ * database, read-only, with no schema of its own on the search path.
+ */
+const NO_SCHEMA = ["search_path = ''"] as const;
+
+/** The connection's calls; `preamble` runs at the start of each transaction, and then every statement runs in one. */
+function connection(client: DatabaseClient, preamble: readonly string[]): WorkerConnection {
   const transactional = (inner: DatabaseClient): WorkerTransaction => ({
     query: <T>(sql: string, params: readonly unknown[] = []) => {
       if (LISTEN.test(sql)) return Promise.reject(new Error(`cannot execute ${LISTEN.exec(sql)![1]!.toUpperCase()} within a background process`));
@@ -180,8 +191,15 @@ function connection(client: DatabaseClient): WorkerConnection {
     // pg_notify is NOTIFY with parameters: queued by the transaction, sent at its commit.
     asyncNotify: (channel, payload = "") => inner.query("select pg_notify($1, $2)", [channel, payload]).then(() => {}),
   });
+  const transaction = <T>(body: (transaction: WorkerTransaction) => Promise<T>) =>
+    client.begin(async (inner) => {
+      for (const statement of preamble) await inner.query(statement);
+      return body(transactional(inner));
+    });
+  if (preamble.length === 0) return { ...transactional(client), transaction };
   return {
-    ...transactional(client),
-    transaction: (body) => client.begin((inner) => body(transactional(inner))),
+    query: (sql, params) => transaction((tx) => tx.query(sql, params)),
+    asyncNotify: (channel, payload) => transaction((tx) => tx.asyncNotify(channel, payload)),
+    transaction,
   };
 }

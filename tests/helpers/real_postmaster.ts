@@ -9,6 +9,8 @@ export interface Harness {
   notes: WorkerNotification[];
   /** Resolve when `predicate` holds after some notification or log line; reject after `ms`. */
   until(what: string, predicate: () => boolean, ms?: number): Promise<void>;
+  /** Check the pending `until`s again: for events of the test's own, such as a notification its listener heard. */
+  recheck(): void;
 }
 
 export function realPostmaster(options: ConstructorParameters<typeof Postmaster>[0] = {}): Harness {
@@ -44,7 +46,7 @@ export function realPostmaster(options: ConstructorParameters<typeof Postmaster>
       checks.add(check);
       check();
     });
-  return { pm, logs, notes, until };
+  return { pm, logs, notes, until, recheck };
 }
 
 export function fixture(name: string, fn: string, overrides: Partial<BackgroundWorker> = {}): BackgroundWorker {

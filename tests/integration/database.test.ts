@@ -31,17 +31,30 @@ test("database, embedded: started on first need; a worker connects, queries with
 });
 
 test("database, real server: a worker connects, queries with parameters, commits and rolls back; PostgreSQL's rules hold", REAL, async (t) => {
-  const { pm, notes, logs, until } = realPostmaster({ database: { url: REAL_URL! } });
+  const { pm, notes, logs, until, recheck } = realPostmaster({ database: { url: REAL_URL! } });
   await pm.start();
   t.after(() => pm.stop());
+  // asyncNotify's delivery, seen by a listener of the application's, as PostgreSQL delivers it: at commit, never on rollback.
+  const { default: postgres } = await import("postgres");
+  const listener = postgres(REAL_URL!, { max: 1, onnotice: () => {} });
+  t.after(() => listener.end());
+  const heard: string[] = [];
+  await listener.listen("counted", (payload) => {
+    heard.push(payload);
+    recheck();
+  });
   await connectAndCheck({ pm, notes, until });
+  // Notifications reach a listener in commit order: once the sentinel sent after the worker's end arrives, any rolled-back one would have.
+  await listener.unsafe("select pg_notify('counted', 'sentinel')");
+  await until("the sentinel notification", () => heard.includes("sentinel"), 10_000);
+  assert.deepEqual(heard, ["two rows", "outside a transaction", "sentinel"]);
   assert.ok(!logs.some((l) => l.includes("embedded database")), "no embedded cluster when a URL is given");
 });
 
-/** Databases and roles worker_spi's TAP test makes, made once on the real server (every runtime's run shares it). */
-async function prepareRealServer(): Promise<{ otherOid: number; loginOid: number }> {
+/** Databases and roles worker_spi's TAP test makes, made once per cluster (on the real server, every runtime's run shares them). */
+async function prepareCluster(url: string): Promise<{ otherOid: number; loginOid: number }> {
   const { default: postgres } = await import("postgres");
-  const sql = postgres(REAL_URL!, { onnotice: () => {} });
+  const sql = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
   try {
     const exists = async (db: string) => (await sql`select 1 from pg_database where datname = ${db}`).length > 0;
     if (!(await exists("bgw_other"))) await sql.unsafe("create database bgw_other");
@@ -55,32 +68,44 @@ async function prepareRealServer(): Promise<{ otherOid: number; loginOid: number
   }
 }
 
-test("database, real server: ALLOWCONN and ROLELOGINCHECK are refused without their flag, roles and databases by name and by OID", REAL, async (t) => {
-  const { otherOid, loginOid } = await prepareRealServer();
-  const { pm, notes, until } = realPostmaster({ database: { url: REAL_URL! } });
-  await pm.start();
-  t.after(() => pm.stop());
-  const reports = SCENARIOS.map(() => reportFile());
-  const byOid = reportFile();
-  const handles = [
-    ...reports.map((report, i) => pm.registerDynamicBackgroundWorker({ ...dbWorker(`scenario ${i}`, "connectAs", report.extra), bgw_main_arg: i, bgw_notify_pid: pm.pid })!),
-    pm.registerDynamicBackgroundWorker({ ...dbWorker("by oid", "connectByOid", byOid.extra), bgw_main_arg: (BigInt(otherOid) << 32n) | BigInt(loginOid), bgw_notify_pid: pm.pid })!,
-  ];
-  await until("every scenario to finish", () => handles.every((h) => notes.some((n) => sameHandle(n.handle, h) && n.status === BGWH_STOPPED)), 60_000);
-  const outcomes = reports.map((r) => r.read<{ ok?: unknown; message?: string }>());
-  assert.deepEqual(outcomes, [
-    { name: "Error", message: 'database "bgw_closed" is not currently accepting connections' },
-    {
-      name: "Error",
-      message: 'database "bgw_closed" is not currently accepting connections, and BGWORKER_BYPASS_ALLOWCONN cannot be honoured: the server refuses the connection itself, and bgworker connects from outside it',
-    },
-    { name: "Error", message: 'role "bgw_nologin" is not permitted to log in' },
-    { ok: { user: "bgw_nologin", database: "postgres" } },
-    { ok: { user: "bgw_login", database: "bgw_other" } },
-    { name: "Error", message: 'database "bgw_missing" does not exist' },
-  ]);
-  assert.deepEqual(byOid.read(), { ok: { user: "bgw_login", database: "bgw_other" } });
-});
+const NOT_ACCEPTING = { name: "Error", message: 'database "bgw_closed" is not currently accepting connections' };
+const NO_LOGIN = { name: "Error", message: 'role "bgw_nologin" is not permitted to log in' };
+const MISSING = { name: "Error", message: 'database "bgw_missing" does not exist' };
+
+for (const cluster of ["embedded", "real server"] as const) {
+  test(`database, ${cluster}: worker_spi's rules: ALLOWCONN and ROLELOGINCHECK refused without their flag, databases and roles by name and by OID, no database`, cluster === "real server" ? REAL : {}, async (t) => {
+    const { pm, notes, until } = realPostmaster(cluster === "real server" ? { database: { url: REAL_URL! } } : {});
+    await pm.start();
+    t.after(() => pm.stop());
+    const { otherOid, loginOid } = await prepareCluster(await pm.connectionUrl());
+    const reports = SCENARIOS.map(() => reportFile());
+    const byOid = reportFile();
+    const noDatabase = reportFile();
+    const handles = [
+      ...reports.map((report, i) => pm.registerDynamicBackgroundWorker({ ...dbWorker(`scenario ${i}`, "connectAs", report.extra), bgw_main_arg: i, bgw_notify_pid: pm.pid })!),
+      pm.registerDynamicBackgroundWorker({ ...dbWorker("by oid", "connectByOid", byOid.extra), bgw_main_arg: (BigInt(otherOid) << 32n) | BigInt(loginOid), bgw_notify_pid: pm.pid })!,
+      pm.registerDynamicBackgroundWorker({ ...dbWorker("no database", "connectWithoutDatabase", noDatabase.extra), bgw_notify_pid: pm.pid })!,
+    ];
+    await until("every scenario to finish", () => handles.every((h) => notes.some((n) => sameHandle(n.handle, h) && n.status === BGWH_STOPPED)), 60_000);
+    assert.deepEqual(reports.map((r) => r.read()), [
+      NOT_ACCEPTING,
+      cluster === "embedded"
+        // The embedded cluster serves each database from a server of its own, which lets the bypass through.
+        ? { ok: { user: "postgres", database: "bgw_closed" } }
+        : { name: "Error", message: `${NOT_ACCEPTING.message}, and BGWORKER_BYPASS_ALLOWCONN cannot be honoured: the server refuses the connection itself, and bgworker connects from outside it` },
+      NO_LOGIN,
+      { ok: { user: "bgw_nologin", database: "postgres" } },
+      { ok: { user: "bgw_login", database: "bgw_other" } },
+      MISSING,
+    ]);
+    assert.deepEqual(byOid.read(), { ok: { user: "bgw_login", database: "bgw_other" } });
+    assert.deepEqual(noDatabase.read(), {
+      user: "postgres",
+      roles: true,
+      write: { name: "PostgresError", message: "cannot execute CREATE TABLE in a read-only transaction" },
+    }, "no database: shared catalogs read, nothing written");
+  });
+}
 
 async function connectAndCheck({ pm, notes, until }: Pick<Harness, "pm" | "notes" | "until">): Promise<void> {
   const used = reportFile();
