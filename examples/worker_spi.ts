@@ -1,9 +1,9 @@
 /**
- * The shape of PostgreSQL's worker_spi, without the database:
- * `workerSpiLaunch` registers a dynamic worker, waits for its start and
- * returns its pid (or null when no slot is free); it is called N times; the
- * workers nap on their latches and count; a settings change followed by
- * `reloadConfiguration()` (SIGHUP) makes them reload. Runs as it stands:
+ * PostgreSQL's worker_spi, ported (examples/worker_spi_worker.ts), on the
+ * embedded cluster: two static workers from `sharedPreloadLibraries`, then
+ * `workerSpiLaunch(4)`, a `delta` row counted into the `total` one when
+ * SIGHUP wakes the workers, as worker_spi's TAP test does it. Runs as it
+ * stands, with nothing installed but the package:
  *
  *   npx tsx examples/worker_spi.ts
  *   deno run -A examples/worker_spi.ts
@@ -12,51 +12,38 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BGW_NEVER_RESTART, BGWH_STARTED, Postmaster } from "../mod.ts";
+import postgres from "postgres";
+import { Postmaster } from "../mod.ts";
 import { eventLog } from "./event_log.ts";
-import type { WorkerSpiSettings } from "./worker_spi_worker.ts";
+import { setWorkerSpiConfigFile, workerSpiLaunch, type WorkerSpiSettings } from "./worker_spi_worker.ts";
 
-const LAUNCHES = 3;
-
-/** worker_spi_launch(i): register, wait for the start, and return the pid, or null when no slot is free. */
-export async function workerSpiLaunch(pm: Postmaster, index: number, settingsPath: string): Promise<number | null> {
-  const handle = pm.registerDynamicBackgroundWorker({
-    bgw_name: `worker_spi dynamic worker ${index}`,
-    bgw_type: "worker_spi dynamic",
-    bgw_flags: 0,
-    bgw_start_time: 0,
-    bgw_restart_time: BGW_NEVER_RESTART,
-    bgw_library_name: new URL("./worker_spi_worker.ts", import.meta.url).href,
-    bgw_function_name: "workerSpiMain",
-    bgw_main_arg: index,
-    bgw_extra: new TextEncoder().encode(settingsPath),
-    bgw_notify_pid: pm.pid,
-  });
-  if (!handle) return null;
-  const { status, pid } = await pm.waitForBackgroundWorkerStartup(handle);
-  return status === BGWH_STARTED ? pid : null;
-}
-
+// postgresql.conf's stand-in. A naptime of an hour: below, only SIGHUP makes the workers count.
 const dir = mkdtempSync(join(tmpdir(), "worker_spi-"));
-const settingsPath = join(dir, "worker_spi.json");
-const writeSettings = (settings: WorkerSpiSettings) => writeFileSync(settingsPath, JSON.stringify(settings));
-writeSettings({ naptime: 0.2 });
+const settingsFile = join(dir, "worker_spi.json");
+writeFileSync(settingsFile, JSON.stringify({ naptime: 3600, total_workers: 2, database: "postgres" } satisfies WorkerSpiSettings));
+setWorkerSpiConfigFile(settingsFile);
 
-// Every step below waits for what the workers say, not for the clock.
+// Every step waits for what the workers log, not for the clock.
 const { lines, record, until } = eventLog();
-const pm = new Postmaster({ maxWorkerProcesses: LAUNCHES, logger: (level, message) => level !== "DEBUG1" && record(`${level}:  ${message}`) });
-const linesOf = (index: number, text: string) => lines.filter((l) => l.startsWith(`LOG:  worker_spi ${index}: ${text}`)).length;
-const everyWorker = (test: (index: number) => boolean) => () => Array.from({ length: LAUNCHES }, (_, i) => i + 1).every(test);
+const logged = (text: string) => () => lines.some((line) => line.includes(text));
+const pm = new Postmaster({
+  maxWorkerProcesses: 8,
+  sharedPreloadLibraries: [new URL("./worker_spi_worker.ts", import.meta.url).href],
+  logger: (level, message) => level !== "DEBUG1" && record(`${level}:  ${message}`),
+});
+await pm.start(); // starts the embedded cluster, then the static workers
+await until(logged("worker_spi worker 2 initialized with schema2.counted"));
 
-await pm.start();
-for (let index = 1; index <= LAUNCHES; index++) {
-  console.log(`workerSpiLaunch(${index}) = ${await workerSpiLaunch(pm, index, settingsPath)}`);
-}
-console.log(`workerSpiLaunch(${LAUNCHES + 1}) = ${await workerSpiLaunch(pm, LAUNCHES + 1, settingsPath)} (every slot is taken)`);
+const pid = await workerSpiLaunch(4);
+console.log(`workerSpiLaunch(4) = ${pid}`);
+await until(logged("worker_spi dynamic worker 4 initialized with schema4.counted"));
 
-await until(everyWorker((i) => linesOf(i, "count is now") >= 2));
-writeSettings({ naptime: 0.05 });
-pm.reloadConfiguration();
-await until(everyWorker((i) => linesOf(i, "reloaded configuration") >= 1));
+const sql = postgres(await pm.connectionUrl(), { max: 1, onnotice: () => {} });
+await sql`insert into schema4.counted values ('total', 0), ('delta', 1)`;
+pm.reloadConfiguration(); // SIGHUP: every worker wakes and counts once
+await until(logged("worker_spi dynamic worker 4: count in schema4.counted is now 1"));
+for (const { type, value } of await sql`select type, value from schema4.counted`) console.log(`schema4.counted: ${type}|${value}`);
+
+await sql.end();
 await pm.stop("fast");
 rmSync(dir, { recursive: true, force: true });

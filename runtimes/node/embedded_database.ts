@@ -18,6 +18,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from "../../src/database_cluster.ts";
 import { quoteIdent } from "../../src/quote_ident.ts";
+import type { DatabaseClient } from "../../src/worker/port.ts";
+import { connectDatabase } from "./database_client.ts";
 
 interface PGliteInstance {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -49,6 +51,12 @@ interface Served {
   db: PGliteInstance;
   server: SocketServer;
   url: string;
+  /**
+   * The cluster's own connection to this server. It goes through the
+   * server's queue like the workers' connections do: a direct PGlite query
+   * would land in the middle of a worker's transaction or batch.
+   */
+  admin: DatabaseClient;
 }
 
 /**
@@ -70,7 +78,8 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     const server = new socket.PGLiteSocketServer({ db: keepingBatchesWhole(db), host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
     await server.start();
     // PGlite asks for no password.
-    return { db, server, url: `postgres://${SUPERUSER}@${server.getServerConn()}/${encodeURIComponent(database)}` };
+    const url = `postgres://${SUPERUSER}@${server.getServerConn()}/${encodeURIComponent(database)}`;
+    return { db, server, url, admin: await connectDatabase(url, {}) };
   };
   const main = await serve(await pglite.PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {}), MAIN_DATABASE);
   // Without a kept directory, other databases live in a temporary one: PGlite opens a given database only from files.
@@ -96,12 +105,13 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
       let other = others.get(dbname);
       if (!other) others.set(dbname, other = startOther(dbname));
       const served = await other;
-      if (role !== null && role !== SUPERUSER) await mirrorRole(main.db, served.db, role);
+      if (role !== null && role !== SUPERUSER) await mirrorRole(main.admin, served.admin, role);
       return served.url;
     },
     async stop() {
       const all = [main, ...(await Promise.allSettled(others.values())).flatMap((s) => s.status === "fulfilled" ? [s.value] : [])];
-      for (const { server, db } of all) {
+      for (const { server, db, admin } of all) {
+        await admin.close();
         await server.stop();
         await db.close();
       }
@@ -156,13 +166,13 @@ function keepingBatchesWhole(db: PGliteInstance): PGliteInstance {
  * superuser bit before a worker acts as it there. Logging in is checked
  * against the main one, so the copy never logs in.
  */
-async function mirrorRole(main: PGliteInstance, other: PGliteInstance, role: string): Promise<void> {
-  const [source] = (await main.query<{ rolsuper: boolean }>("select rolsuper from pg_roles where rolname = $1", [role])).rows;
+async function mirrorRole(main: DatabaseClient, other: DatabaseClient, role: string): Promise<void> {
+  const [source] = await main.query("select rolsuper from pg_roles where rolname = $1", [role]);
   if (!source) return;
-  const [copy] = (await other.query<{ rolsuper: boolean }>("select rolsuper from pg_roles where rolname = $1", [role])).rows;
+  const [copy] = await other.query("select rolsuper from pg_roles where rolname = $1", [role]);
   const attributes = source.rolsuper ? "nologin superuser" : "nologin nosuperuser";
   try {
-    await other.exec(copy ? `alter role ${quoteIdent(role)} ${attributes}` : `create role ${quoteIdent(role)} ${attributes}`);
+    await other.query(copy ? `alter role ${quoteIdent(role)} ${attributes}` : `create role ${quoteIdent(role)} ${attributes}`);
   } catch (error) {
     // Two workers becoming the same new role at once: the other one made it.
     if ((error as { code?: string }).code !== "42710") throw error;
