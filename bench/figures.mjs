@@ -37,6 +37,16 @@ export function figures(r, peers) {
       ["g. LWLock acquire + release, uncontended, in the postmaster", ns(shm.postmasterPairNs), ratio(shm.postmasterPairNs, shm.floorPairNs), "", ""],
     );
   }
+  for (const [cluster, db] of Object.entries(r.database ?? {})) {
+    const tps = (value) => `${Math.round(value)} tx/s`;
+    rows.push(
+      [`h. query round trip, ${cluster}: client in the postmaster's process (floor)`, ms(db.floorRoundTripMs), "", "", ""],
+      [`h. query round trip, ${cluster}: from a worker`, ms(db.roundTripMs), ratio(db.roundTripMs, db.floorRoundTripMs), "", ""],
+      [`h. transactions, ${cluster}: client in the postmaster's process (floor)`, tps(db.floorTps), "", "", ""],
+      [`h. transactions, ${cluster}: one worker`, tps(db.tps1), ratio(db.tps1, db.floorTps), "", ""],
+      [`h. transactions, ${cluster}: four workers, in all`, tps(db.tps4), ratio(db.tps4, db.floorTps), "", ""],
+    );
+  }
   if (peers) {
     rows.push(
       ["peer: cluster.fork → first message", ms(peers.clusterForkFirstMessage), ratio(peers.clusterForkFirstMessage, r.floorForkFirstMessage), "", ""],

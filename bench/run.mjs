@@ -10,6 +10,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { bin, node24, root, run } from "../scripts/runtimes.mjs";
+import { startRealPostgres } from "../scripts/real_postgres.mjs";
 import { figures } from "./figures.mjs";
 
 const RUNTIMES = {
@@ -22,6 +23,15 @@ const flag = process.argv.indexOf("--runtime");
 const asked = flag >= 0 ? process.argv[flag + 1] : "all";
 const wanted = asked === "all" ? Object.keys(RUNTIMES) : asked.split(",");
 for (const name of wanted) if (!(name in RUNTIMES)) throw new Error(`unknown runtime ${name}; use ${Object.keys(RUNTIMES).join("|")}|all`);
+
+// The database figures' real server, as npm test starts it; without one, they are measured on the embedded cluster only.
+let realPostgres = null;
+try {
+  realPostgres = await startRealPostgres();
+  process.env.BGWORKER_BENCH_POSTGRES_URL = realPostgres.url;
+} catch (error) {
+  console.log(`no real PostgreSQL for the database figures: ${error.message}`);
+}
 
 const build = await run("npm", ["run", "build"], { quiet: true });
 if (build.code !== 0) throw new Error(`build failed:\n${build.output}`);
@@ -36,13 +46,17 @@ async function script(runtime, file) {
 }
 
 const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) }, runtimes: {} };
-for (const runtime of wanted) {
-  console.log(`\n=== ${runtime} ===`);
-  const suite = await script(runtime, "suite.mjs");
-  const peers = runtime.startsWith("node") ? await script(runtime, "peers.mjs") : null;
-  results.runtimes[runtime] = { ...suite, peers };
-  console.log(`${suite.runtime} ${suite.version}: medians of ${suite.repetitions} runs after ${suite.warmUp} warm-up runs`);
-  console.table(figures(suite, peers));
+try {
+  for (const runtime of wanted) {
+    console.log(`\n=== ${runtime} ===`);
+    const suite = await script(runtime, "suite.mjs");
+    const peers = runtime.startsWith("node") ? await script(runtime, "peers.mjs") : null;
+    results.runtimes[runtime] = { ...suite, peers };
+    console.log(`${suite.runtime} ${suite.version}: medians of ${suite.repetitions} runs after ${suite.warmUp} warm-up runs`);
+    console.table(figures(suite, peers));
+  }
+} finally {
+  await realPostgres?.stop();
 }
 mkdirSync(join(root, "bench", "results"), { recursive: true });
 writeFileSync(join(root, "bench", "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");

@@ -4,7 +4,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BGW_NEVER_RESTART, BGWH_STARTED, BGWH_STOPPED, BGWORKER_SHMEM_ACCESS, Postmaster } from "../dist/mod.js";
+import { BGW_NEVER_RESTART, BGWH_STARTED, BGWH_STOPPED, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_SHMEM_ACCESS, BgWorkerStart_RecoveryFinished, Postmaster } from "../dist/mod.js";
+import { roundTrips, TPS_TABLE, transactionsPerSecond } from "./db_loops.mjs";
 import { atomicAddRate, BENCH_LOCKS, BENCH_STRUCT, casPairNs, lockPairNs } from "./shm_loops.mjs";
 import { median, medians, now, progress, repeat, REPETITIONS, sleep, WARM_UP } from "./stats.mjs";
 
@@ -13,6 +14,9 @@ const onBun = "Bun" in globalThis;
 const runtime = onDeno ? "deno" : onBun ? "bun" : `node${process.versions.node.split(".")[0]}`;
 const WORKERS = new URL("./workers.mjs", import.meta.url).href;
 const SHM_WORKERS = new URL("./shm_workers.mjs", import.meta.url).href;
+const DB_WORKERS = new URL("./db_workers.mjs", import.meta.url).href;
+/** How far ahead of registration a round's workers start their loops together: after connecting, before measuring. */
+const DB_START_DELAY_MS = 1000;
 const here = (name) => fileURLToPath(new URL(name, import.meta.url));
 /** The command line that runs a script on this runtime. */
 const scriptArgs = (script, ...args) => (onDeno ? ["run", "-A", here(script), ...args] : [here(script), ...args]);
@@ -248,6 +252,58 @@ async function sharedMemory() {
   return medians(samples);
 }
 
+/**
+ * Database: the round trip of `select $1` and committed transactions per
+ * second, from one worker and from four at once, on the embedded cluster and
+ * (when run.mjs could start one) a real server. The floor is the same loop
+ * from a client in the postmaster's own process, the same client package.
+ */
+async function database() {
+  const clusters = { embedded: { embedded: {} } };
+  if (process.env.BGWORKER_BENCH_POSTGRES_URL) clusters.real = { url: process.env.BGWORKER_BENCH_POSTGRES_URL };
+  const result = {};
+  for (const [name, option] of Object.entries(clusters)) result[name] = await databaseOn(option);
+  return result;
+}
+
+async function databaseOn(option) {
+  const { pm, lines } = benchPostmaster({ database: option, maxWorkerProcesses: 8 });
+  await pm.start();
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(await pm.connectionUrl(), { max: 1, prepare: false, onnotice: () => {} });
+  await sql.unsafe(`drop table if exists ${TPS_TABLE}`);
+  await sql.unsafe(`create table ${TPS_TABLE} (id int primary key, n int not null)`);
+  await sql.unsafe(`insert into ${TPS_TABLE} select g, 0 from generate_series(0, 3) g`);
+  const round = async (fn, workers) => {
+    const from = lines.length;
+    const startAt = new TextEncoder().encode(String(Math.round(Date.now() + DB_START_DELAY_MS)));
+    const handles = Array.from({ length: workers }, (_, w) =>
+      pm.registerDynamicBackgroundWorker(worker(`db${w}`, fn, {
+        bgw_library_name: DB_WORKERS,
+        bgw_flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+        bgw_start_time: BgWorkerStart_RecoveryFinished,
+        bgw_main_arg: w,
+        bgw_extra: startAt,
+        bgw_notify_pid: pm.pid,
+      })));
+    for (const h of handles) if ((await pm.waitForBackgroundWorkerShutdown(h)) !== BGWH_STOPPED) throw new Error("worker did not stop");
+    const reports = lines.slice(from).filter((l) => l.message.startsWith("db ")).map((l) => JSON.parse(l.message.slice(3)));
+    if (reports.length !== workers) throw new Error(`expected ${workers} reports, got ${reports.length}: ${lines.slice(from).map((l) => l.message).join("; ")}`);
+    return reports;
+  };
+  const sum = (values) => values.reduce((a, b) => a + b, 0);
+  const result = {
+    floorRoundTripMs: await roundTrips((text, params) => sql.unsafe(text, params)),
+    roundTripMs: (await round("databaseRoundTrip", 1))[0].roundTripMs,
+    floorTps: await transactionsPerSecond((body) => sql.begin((tx) => body((text, params) => tx.unsafe(text, params))), 0),
+    tps1: sum((await round("databaseTransactions", 1)).map((r) => r.tps)),
+    tps4: sum((await round("databaseTransactions", 4)).map((r) => r.tps)),
+  };
+  await sql.end();
+  await pm.stop("fast");
+  return result;
+}
+
 // ---- run -----------------------------------------------------------------------
 
 const results = { runtime, version: onDeno ? Deno.version.deno : onBun ? Bun.version : process.versions.node, repetitions: REPETITIONS, warmUp: WARM_UP, many: MANY };
@@ -268,5 +324,6 @@ await step("postmasterKill", postmasterKill);
 await step("manyAtOnce", manyAtOnce);
 await step("idleCpuPercent", idleCpu);
 await step("sharedMemory", sharedMemory);
+await step("database", database);
 console.log(JSON.stringify(results));
 process.exit(0);
