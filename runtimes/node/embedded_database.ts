@@ -20,6 +20,7 @@ import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from "../../src/databa
 import { quoteIdent } from "../../src/quote_ident.ts";
 import type { DatabaseClient } from "../../src/worker/port.ts";
 import { connectDatabase } from "./database_client.ts";
+import { sharedSession } from "./pglite_session.ts";
 
 interface PGliteInstance {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -75,7 +76,7 @@ interface Served {
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   const { pglite, socket } = await loadPackages();
   const serve = async (db: PGliteInstance, database: string): Promise<Served> => {
-    const server = new socket.PGLiteSocketServer({ db: keepingBatchesWhole(db), host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
+    const server = new socket.PGLiteSocketServer({ db: sharedSession(db), host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
     await server.start();
     // PGlite asks for no password.
     const url = `postgres://${SUPERUSER}@${server.getServerConn()}/${encodeURIComponent(database)}`;
@@ -118,46 +119,6 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
       if (scratch) rmSync(scratch, { recursive: true, force: true });
     },
   };
-}
-
-/** Extended-protocol messages that leave a batch open until its Sync: Parse, Bind, Describe, Execute, Close, Flush. */
-const OPENS_BATCH = new Set([..."PBDECH"].map((c) => c.charCodeAt(0)));
-/** Messages that end a batch: Sync, a simple Query, Terminate. */
-const ENDS_BATCH = new Set([..."SQX"].map((c) => c.charCodeAt(0)));
-
-/**
- * pglite-socket's queue takes the next protocol message from any connection
- * unless PGlite is inside a transaction, so two connections' Parse and Bind
- * interleave in the one session and their unnamed statements collide
- * ("bind message supplies 2 parameters, but prepared statement \"\" requires
- * 0"). The queue asks `isInTransaction()` to keep to one connection: answer
- * yes from a batch's first message to its Sync too.
- */
-function keepingBatchesWhole(db: PGliteInstance): PGliteInstance {
-  let batchOpen = false;
-  return new Proxy(db, {
-    get(target, property) {
-      if (property === "isInTransaction") {
-        return () => batchOpen || (target as unknown as { isInTransaction(): boolean }).isInTransaction();
-      }
-      if (property === "execProtocolRawStream") {
-        return (message: Uint8Array, options: unknown) => {
-          if (OPENS_BATCH.has(message[0]!)) batchOpen = true;
-          else if (ENDS_BATCH.has(message[0]!)) batchOpen = false;
-          return (target as unknown as { execProtocolRawStream(m: Uint8Array, o: unknown): Promise<unknown> }).execProtocolRawStream(message, options);
-        };
-      }
-      if (property === "exec") {
-        // The queue's ROLLBACK for a connection that left in the middle of a transaction or a batch.
-        return (sql: string) => {
-          batchOpen = false;
-          return target.exec(sql);
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import process from "node:process";
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import { BGWH_STOPPED, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_SHMEM_ACCESS, type BackgroundWorker } from "../../mod.ts";
 import { type Harness, realPostmaster, sameHandle } from "../helpers/real_postmaster.ts";
 import { SCENARIOS } from "../fixtures/db_workers.ts";
@@ -18,12 +18,12 @@ const REAL_URL = process.env.BGWORKER_TEST_POSTGRES_URL;
 const REAL = { skip: REAL_URL ? false : "no real server: npm test starts one and sets BGWORKER_TEST_POSTGRES_URL" };
 
 test("database, embedded: started on first need; a worker connects, queries with parameters, commits and rolls back; PostgreSQL's rules hold", async (t) => {
-  const { pm, notes, logs, until } = realPostmaster();
+  const { pm, notes, logs, until, recheck } = realPostmaster();
   await pm.start();
   // The embedded cluster keeps this process alive until stopped: stop it even when an assertion fails.
   t.after(() => pm.stop());
   assert.ok(!logs.some((l) => l.includes("embedded database")), "not started before a worker needs it");
-  await connectAndCheck({ pm, notes, until });
+  await connectAndCheck({ pm, notes, until, recheck }, t);
   assert.ok(logs.includes("LOG:  starting the embedded database in memory"), logs.join("\n"));
   assert.ok(logs.some((l) => /^LOG:  embedded database is ready at postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/.test(l)), logs.join("\n"));
   await pm.stop();
@@ -34,20 +34,7 @@ test("database, real server: a worker connects, queries with parameters, commits
   const { pm, notes, logs, until, recheck } = realPostmaster({ database: { url: REAL_URL! } });
   await pm.start();
   t.after(() => pm.stop());
-  // asyncNotify's delivery, seen by a listener of the application's, as PostgreSQL delivers it: at commit, never on rollback.
-  const { default: postgres } = await import("postgres");
-  const listener = postgres(REAL_URL!, { max: 1, onnotice: () => {} });
-  t.after(() => listener.end());
-  const heard: string[] = [];
-  await listener.listen("counted", (payload) => {
-    heard.push(payload);
-    recheck();
-  });
-  await connectAndCheck({ pm, notes, until });
-  // Notifications reach a listener in commit order: once the sentinel sent after the worker's end arrives, any rolled-back one would have.
-  await listener.unsafe("select pg_notify('counted', 'sentinel')");
-  await until("the sentinel notification", () => heard.includes("sentinel"), 10_000);
-  assert.deepEqual(heard, ["two rows", "outside a transaction", "sentinel"]);
+  await connectAndCheck({ pm, notes, until, recheck }, t);
   assert.ok(!logs.some((l) => l.includes("embedded database")), "no embedded cluster when a URL is given");
 });
 
@@ -107,7 +94,16 @@ for (const cluster of ["embedded", "real server"] as const) {
   });
 }
 
-async function connectAndCheck({ pm, notes, until }: Pick<Harness, "pm" | "notes" | "until">): Promise<void> {
+async function connectAndCheck({ pm, notes, until, recheck }: Pick<Harness, "pm" | "notes" | "until" | "recheck">, t: TestContext): Promise<void> {
+  // asyncNotify's delivery, seen by a listener of the application's, as PostgreSQL delivers it: at commit, never on rollback.
+  const { default: postgres } = await import("postgres");
+  const listener = postgres(await pm.connectionUrl(), { max: 1, prepare: false, onnotice: () => {} });
+  t.after(() => listener.end());
+  const heard: string[] = [];
+  await listener.listen("counted", (payload) => {
+    heard.push(payload);
+    recheck();
+  });
   const used = reportFile();
   const flagless = reportFile();
   const handles = [
@@ -125,6 +121,10 @@ async function connectAndCheck({ pm, notes, until }: Pick<Harness, "pm" | "notes
   assert.deepEqual(result.secondCall, { name: "BackgroundWorkerError", field: "backgroundWorkerInitializeConnection", message: 'background worker "user": invalid processing mode in background worker' });
   assert.deepEqual(result.listen, { name: "Error", message: "cannot execute LISTEN within a background process" });
   assert.deepEqual(result.unlisten, { name: "Error", message: "cannot execute UNLISTEN within a background process" });
+  // Notifications reach a listener in commit order: once the sentinel sent after the worker's end arrives, any rolled-back one would have.
+  await listener.unsafe("select pg_notify('counted', 'sentinel')");
+  await until("the sentinel notification", () => heard.includes("sentinel"), 10_000);
+  assert.deepEqual(heard, ["two rows", "outside a transaction", "sentinel"]);
   assert.deepEqual(flagless.read(), {
     name: "BackgroundWorkerError",
     field: "bgw_flags",
