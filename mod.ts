@@ -20,7 +20,7 @@
 
 import type { Postmaster as NodePostmaster } from "./runtimes/node/mod.ts";
 
-export * from "./src/api.ts";
+export * from "./src/postmaster/public_api.ts";
 
 // Deno and Bun also define process.versions.node, so they are asked first.
 const runtime = "Deno" in globalThis

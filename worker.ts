@@ -20,8 +20,8 @@
 export * from "./src/constants.ts";
 export { BackgroundWorkerError } from "./src/errors.ts";
 export type { BackgroundWorker, BackgroundWorkerEntry, Datum } from "./src/worker_spec.ts";
-export type { BackgroundWorkerHandle, WorkerStatus } from "./src/registry.ts";
-export type { SignalName } from "./src/signals.ts";
+export type { BackgroundWorkerHandle, WorkerStatus } from "./src/handle.ts";
+export type { SignalName } from "./src/signal_names.ts";
 export { Latch, type SignalHandler } from "./src/worker/state.ts";
 export { resetLatch, setLatch, waitLatch } from "./src/worker/latch.ts";
 export { elog } from "./src/worker/elog.ts";

@@ -6,10 +6,9 @@
  * @module
  */
 
-import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from "./database_cluster.ts";
 import type { StartMessage } from "./protocol.ts";
 import type { SharedMemoryMapper } from "./shmem/mapper.ts";
-import type { SignalName } from "./signals.ts";
+import type { SignalName } from "./signal_names.ts";
 
 /**
  * What the core learns about a worker process it spawned. The adapter calls
@@ -61,7 +60,7 @@ export type TimerId = unknown;
  * @example
  * ```ts
  * import type { RuntimeAdapter } from "./adapter.ts";
- * import { Postmaster } from "./postmaster.ts";
+ * import { Postmaster } from "./postmaster/postmaster.ts";
  * declare const adapter: RuntimeAdapter;
  * const pm = new Postmaster({ adapter });
  * ```
@@ -107,3 +106,36 @@ export interface RuntimeAdapter {
   /** Start the embedded PostgreSQL cluster (PGlite on a loopback port). Without it, only a `database.url` serves workers. */
   startEmbeddedDatabase?(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase>;
 }
+
+/**
+ * Settings of the embedded cluster.
+ *
+ * @example
+ * ```ts
+ * import type { EmbeddedDatabaseOptions } from "bgworker";
+ * const kept: EmbeddedDatabaseOptions = { dataDir: "./pgdata" }; // omitted: in memory, gone at stop
+ * ```
+ */
+export interface EmbeddedDatabaseOptions {
+  /** Where the cluster's files live; without it the cluster is in memory and lasts until the postmaster stops. */
+  dataDir?: string;
+}
+
+/**
+ * A running embedded cluster, as the runtime adapter starts it.
+ *
+ * @example
+ * ```ts
+ * import type { EmbeddedDatabase } from "./adapter.ts";
+ * declare const cluster: EmbeddedDatabase;
+ * await cluster.stop();
+ * ```
+ */
+export interface EmbeddedDatabase {
+  /** A `postgres://` URL of the cluster's superuser on its loopback address, in its main database. */
+  url: string;
+  /** The URL of database `dbname`, started on first need, where `role` (when not null) exists to act as. */
+  urlFor(dbname: string, role: string | null): Promise<string>;
+  stop(): Promise<void>;
+}
+

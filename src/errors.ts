@@ -68,3 +68,18 @@ export class BackgroundWorkerError extends Error {
     this.hint = options.hint;
   }
 }
+
+/**
+ * The text of anything thrown: an error's message, or the value as a
+ * string. Log lines and wire errors quote this, never a stack.
+ *
+ * @example
+ * ```ts
+ * import { errorText } from "./errors.ts";
+ * errorText(new Error("boom")); // "boom"
+ * errorText(42); // "42"
+ * ```
+ */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

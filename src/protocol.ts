@@ -6,17 +6,33 @@
  */
 
 import { isLogLevel, type LogLevel } from "./log_level.ts";
-import type { WorkerDatabase } from "./database_cluster.ts";
-import type { WorkerSharedMemory } from "./shmem/cluster_segment.ts";
+import { type BackgroundWorkerHandle, parseHandle } from "./handle.ts";
+import type { SegmentLocation } from "./shmem/attachment.ts";
 
 /** Largest message, in bytes of JSON, either side accepts; adapters enforce it on the wire. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
 
-/** A handle as it crosses the channel. */
-export interface WireHandle {
-  slot: number;
-  generation: number;
-}
+/**
+ * Where a worker with the connection flag connects, or why it cannot.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerDatabase } from "./protocol.ts";
+ * const where: WorkerDatabase = { url: "postgres://postgres@127.0.0.1:41633/postgres", embedded: true };
+ * ```
+ */
+export type WorkerDatabase = { url: string; embedded: boolean } | { unavailable: string };
+
+/**
+ * Where a worker with `BGWORKER_SHMEM_ACCESS` finds shared memory, or why there is none.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerSharedMemory } from "./protocol.ts";
+ * const none: WorkerSharedMemory = { unavailable: "shared memory is not available on win32" };
+ * ```
+ */
+export type WorkerSharedMemory = SegmentLocation | { unavailable: string };
 
 /**
  * Postmaster → worker: the start parameters, by value. The first message a
@@ -96,8 +112,8 @@ export interface StartedMessage {
 /** Worker → postmaster: a handle operation, answered by a {@link ReplyMessage} with the same id. */
 export type RequestMessage =
   | { type: "request"; id: number; op: "register"; worker: string }
-  | { type: "request"; id: number; op: "getpid"; handle: WireHandle }
-  | { type: "request"; id: number; op: "terminate"; handle: WireHandle }
+  | { type: "request"; id: number; op: "getpid"; handle: BackgroundWorkerHandle }
+  | { type: "request"; id: number; op: "terminate"; handle: BackgroundWorkerHandle }
   | { type: "request"; id: number; op: "database"; dbname: string; role: string | null };
 
 /** Worker → postmaster: a log line of the worker's, for the postmaster's logger. */
@@ -146,7 +162,7 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessa
       return { type: "request", id, op: "register", worker: value.worker };
     case "getpid":
     case "terminate": {
-      const handle = parseWireHandle(value.handle);
+      const handle = parseHandle(value.handle);
       if (!handle) return { invalid: `${value.op} request without a valid handle` };
       return { type: "request", id, op: value.op, handle };
     }
@@ -156,21 +172,6 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessa
     default:
       return { invalid: `unknown request ${JSON.stringify(String(value.op)).slice(0, 60)}` };
   }
-}
-
-/**
- * Check that a value is a `{slot, generation}` pair of non-negative integers.
- *
- * @example
- * ```ts
- * import { parseWireHandle } from "./protocol.ts";
- * parseWireHandle({ slot: 0, generation: 3 }); // { slot: 0, generation: 3 }
- * parseWireHandle({ slot: -1 }); // null
- * ```
- */
-export function parseWireHandle(value: unknown): WireHandle | null {
-  if (!isRecord(value) || !isIndex(value.slot) || !isIndex(value.generation)) return null;
-  return { slot: value.slot, generation: value.generation };
 }
 
 /**

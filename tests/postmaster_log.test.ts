@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Postmaster } from "../src/postmaster.ts";
+import { Postmaster } from "../src/postmaster/postmaster.ts";
 import { FakeRuntime, worker } from "./helpers/fake_runtime.ts";
 
 test("the default logger writes LOG and WARNING lines in PostgreSQL's format through the adapter, not DEBUG1", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED, BGWORKER_SHMEM_ACCESS } from "../src/constants.ts";
 import { BackgroundWorkerError } from "../src/errors.ts";
-import type { WorkerNotification } from "../src/postmaster.ts";
+import type { WorkerNotification } from "../src/postmaster/postmaster.ts";
 import { fakePostmaster, worker } from "./helpers/fake_runtime.ts";
 
 test("terminate sends SIGTERM; the worker is never restarted and is unregistered once gone", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BGWORKER_SHMEM_ACCESS } from "../src/constants.ts";
 import { BackgroundWorkerError } from "../src/errors.ts";
-import type { Postmaster } from "../src/postmaster.ts";
+import type { Postmaster } from "../src/postmaster/postmaster.ts";
 import { fakePostmaster, worker } from "./helpers/fake_runtime.ts";
 
 test("start times: PostmasterStart at once, ConsistentState at hot standby, RecoveryFinished at normal running", async () => {

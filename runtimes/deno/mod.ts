@@ -14,11 +14,11 @@
  */
 
 import type { RuntimeAdapter } from "../../src/adapter.ts";
-import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster.ts";
+import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster/postmaster.ts";
 import { createProcessAdapter } from "../node/process_adapter.ts";
 import { denoWorkerCommand } from "./command.ts";
 
-export * from "../../src/api.ts";
+export * from "../../src/postmaster/public_api.ts";
 
 /**
  * A postmaster whose workers are Deno processes.

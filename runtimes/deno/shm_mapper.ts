@@ -8,6 +8,7 @@
 
 import { type LibcCalls, mapperFromLibc, requireLinux, type SharedMemoryMapper } from "../../src/shmem/mapper.ts";
 import { listSharedMemory } from "../node/shm_directory.ts";
+import { errorText } from "../../src/errors.ts";
 
 interface DenoFfi {
   build: { os: string };
@@ -44,7 +45,7 @@ export function denoSharedMemory(): Promise<SharedMemoryMapper> {
       __errno_location: { parameters: [], result: "pointer" },
     }).symbols;
   } catch (error) {
-    return Promise.reject(new Error(`shared memory on Deno needs --allow-ffi (${error instanceof Error ? error.message : String(error)})`));
+    return Promise.reject(new Error(`shared memory on Deno needs --allow-ffi (${errorText(error)})`));
   }
   const calls: LibcCalls = {
     shmOpen: (name, flags, mode) => libc.shm_open!(cString(name), flags, mode) as number,

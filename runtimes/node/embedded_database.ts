@@ -16,11 +16,12 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from "../../src/database_cluster.ts";
+import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from "../../src/adapter.ts";
 import { quoteIdent } from "../../src/quote_ident.ts";
 import type { DatabaseClient } from "../../src/worker/port.ts";
 import { connectDatabase } from "./database_client.ts";
 import { sharedSession } from "./pglite_session.ts";
+import { errorText } from "../../src/errors.ts";
 
 interface PGliteInstance {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -148,7 +149,7 @@ async function loadPackages(): Promise<{ pglite: PGliteModule; socket: SocketMod
     };
   } catch (error) {
     throw new Error(
-      `the embedded database needs the optional dependencies @electric-sql/pglite and @electric-sql/pglite-socket, which could not be loaded (${error instanceof Error ? error.message : String(error)}); install them, or give the postmaster a PostgreSQL URL`,
+      `the embedded database needs the optional dependencies @electric-sql/pglite and @electric-sql/pglite-socket, which could not be loaded (${errorText(error)}); install them, or give the postmaster a PostgreSQL URL`,
     );
   }
 }

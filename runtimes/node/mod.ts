@@ -12,11 +12,11 @@
  */
 
 import type { RuntimeAdapter } from "../../src/adapter.ts";
-import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster.ts";
+import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster/postmaster.ts";
 import { nodeWorkerCommand } from "./command.ts";
 import { createProcessAdapter } from "./process_adapter.ts";
 
-export * from "../../src/api.ts";
+export * from "../../src/postmaster/public_api.ts";
 
 /**
  * A postmaster whose workers are Node processes.

@@ -12,7 +12,7 @@ import process from "node:process";
 import type { Duplex } from "node:stream";
 import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
 import { MAX_MESSAGE_BYTES, type StartMessage } from "../../src/protocol.ts";
-import type { SignalName } from "../../src/signals.ts";
+import type { SignalName } from "../../src/signal_names.ts";
 import { createLineReader } from "./line_reader.ts";
 import { startEmbeddedDatabase } from "./embedded_database.ts";
 import { processExists } from "./process_exists.ts";

@@ -9,6 +9,7 @@
 import process from "node:process";
 import { type LibcCalls, mapperFromLibc, requireLinux, type SharedMemoryMapper } from "../../src/shmem/mapper.ts";
 import { listSharedMemory } from "./shm_directory.ts";
+import { errorText } from "../../src/errors.ts";
 
 interface Koffi {
   load(path: string): { func(signature: string): (...args: unknown[]) => unknown };
@@ -32,7 +33,7 @@ export async function nodeSharedMemory(): Promise<SharedMemoryMapper> {
   try {
     koffi = ((await import("koffi")) as { default: Koffi }).default;
   } catch (error) {
-    throw new Error(`shared memory on Node needs the optional dependency koffi, which could not be loaded (${error instanceof Error ? error.message : String(error)}); install it with: npm install koffi`);
+    throw new Error(`shared memory on Node needs the optional dependency koffi, which could not be loaded (${errorText(error)}); install it with: npm install koffi`);
   }
   const libc = koffi.load("libc.so.6");
   const shmOpen = libc.func("int shm_open(const char *name, int oflag, unsigned int mode)");

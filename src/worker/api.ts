@@ -7,7 +7,7 @@
 
 import { BGWH_NOT_YET_STARTED, BGWH_POSTMASTER_DIED, BGWH_STOPPED } from "../constants.ts";
 import { BackgroundWorkerError } from "../errors.ts";
-import type { BackgroundWorkerHandle, WorkerStatus } from "../registry.ts";
+import type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
 import { type BackgroundWorker, type BackgroundWorkerEntry, encodeWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
 import { type Answer, request } from "./requests.ts";
 import { exitWorker, type Latch, requirePort, workerState } from "./state.ts";

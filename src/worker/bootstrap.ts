@@ -8,7 +8,7 @@
  * @module
  */
 
-import { BackgroundWorkerError } from "../errors.ts";
+import { BackgroundWorkerError, errorText } from "../errors.ts";
 import type { PostmasterMessage, StartMessage, WireError } from "../protocol.ts";
 import { SegmentAttachment } from "../shmem/attachment.ts";
 import { rebuildWorkerEntry } from "../worker_spec.ts";
@@ -56,7 +56,7 @@ export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions 
     const remove = port.onSignal(signal, () => deliverSignal(signal));
     if (signal === "SIGTERM") state.removeSigtermListener = remove;
   }
-  port.onUncaught((error) => fatal(`uncaught error in background worker: ${describe(error)}`));
+  port.onUncaught((error) => fatal(`uncaught error in background worker: ${errorText(error)}`));
   port.onDisconnect(() => onPostmasterDeath(port));
   let started = false;
   port.onMessage((raw) => {
@@ -116,7 +116,7 @@ async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postm
   try {
     state.entry = rebuildWorkerEntry(encoded);
   } catch (error) {
-    return fatal(`could not rebuild the background worker's start parameters: ${describe(error)}`);
+    return fatal(`could not rebuild the background worker's start parameters: ${errorText(error)}`);
   }
   refreshWorkerBindings();
   const entry = state.entry;
@@ -134,7 +134,7 @@ async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postm
     try {
       state.shmem = new SegmentAttachment(await mapper!, segment);
     } catch (error) {
-      return fatal(`could not attach to shared memory segment "${segment.name}": ${describe(error)}`);
+      return fatal(`could not attach to shared memory segment "${segment.name}": ${errorText(error)}`);
     }
   }
 
@@ -146,7 +146,7 @@ async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postm
   try {
     library = await port.importModule(libraryUrl);
   } catch (error) {
-    return fatal(`could not load library "${entry.bgw_library_name}" ${where}: ${describe(error)}`);
+    return fatal(`could not load library "${entry.bgw_library_name}" ${where}: ${errorText(error)}`);
   }
   const main = library[entry.bgw_function_name];
   if (typeof main !== "function") {
@@ -155,7 +155,7 @@ async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postm
   try {
     await main(entry.bgw_main_arg);
   } catch (error) {
-    await elog("ERROR", describe(error));
+    await elog("ERROR", errorText(error));
     return void exitWorker(1);
   }
   exitWorker(0);
@@ -178,10 +178,6 @@ function fatal(message: string): void {
   // exit waits for the line to be written.
   void elog("FATAL", message);
   exitWorker(1);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function fromWireError(wire: WireError): Error {

@@ -6,7 +6,7 @@
  */
 
 import type { SharedMemoryMapper } from "../shmem/mapper.ts";
-import type { SignalName } from "../signals.ts";
+import type { SignalName } from "../signal_names.ts";
 
 /**
  * The worker process's view of its runtime.

@@ -12,7 +12,7 @@
  */
 
 import { releaseAllLWLocks } from "../shmem/lwlock.ts";
-import type { SignalName } from "../signals.ts";
+import type { SignalName } from "../signal_names.ts";
 import { elog } from "./elog.ts";
 import { setLatch } from "./latch.ts";
 import { exitWorker, type SignalHandler, workerState } from "./state.ts";

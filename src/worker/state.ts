@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { WorkerDatabase } from "../database_cluster.ts";
+import type { WorkerDatabase } from "../protocol.ts";
 import type { SegmentAttachment } from "../shmem/attachment.ts";
 import { releaseAllLWLocks } from "../shmem/lwlock.ts";
-import type { SignalName } from "../signals.ts";
+import type { SignalName } from "../signal_names.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
 import type { WorkerPort } from "./port.ts";
 

@@ -3,10 +3,10 @@
  * against them in memory, with time advanced by hand.
  */
 import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
-import { Postmaster, type PostmasterOptions } from "../../src/postmaster.ts";
+import { Postmaster, type PostmasterOptions } from "../../src/postmaster/postmaster.ts";
 import type { StartMessage } from "../../src/protocol.ts";
 import type { SharedMemoryMapper } from "../../src/shmem/mapper.ts";
-import type { SignalName } from "../../src/signals.ts";
+import type { SignalName } from "../../src/signal_names.ts";
 import type { BackgroundWorker } from "../../src/worker_spec.ts";
 
 interface Timer {

@@ -13,10 +13,12 @@
  */
 
 import type { LogLevel } from "../log_level.ts";
+import { errorText } from "../errors.ts";
 import { utf8Encode } from "../utf8.ts";
-import { type SegmentLocation, SegmentAttachment } from "./attachment.ts";
-import { LINUX, SharedMemoryError, type SharedMemoryMapper } from "./mapper.ts";
-import { initializeSegment, MAX_ENTRIES, segmentSize, type ShmemRequests } from "./segment.ts";
+import type { WorkerSharedMemory } from "../protocol.ts";
+import { SegmentAttachment } from "../shmem/attachment.ts";
+import { LINUX, SharedMemoryError, type SharedMemoryMapper } from "../shmem/mapper.ts";
+import { initializeSegment, MAX_ENTRIES, segmentSize, type ShmemRequests } from "../shmem/segment.ts";
 
 /** Largest segment: offsets inside it are 32-bit words. */
 const MAX_SEGMENT_BYTES = 2 ** 31 - 2 ** 20;
@@ -32,7 +34,7 @@ const ownedHere: Set<string> = ((globalThis as unknown as Record<symbol, Set<str
  *
  * @example
  * ```ts
- * import type { ClusterSegmentHost } from "./cluster_segment.ts";
+ * import type { ClusterSegmentHost } from "./shared_memory.ts";
  * const host: ClusterSegmentHost = { pid: 42, loadMapper: nodeSharedMemory, processExists: () => true, atExit: () => () => {}, log: console.log };
  * ```
  */
@@ -48,23 +50,13 @@ export interface ClusterSegmentHost {
   log(level: LogLevel, message: string): void;
 }
 
-/**
- * Where a worker with `BGWORKER_SHMEM_ACCESS` finds shared memory, or why there is none.
- *
- * @example
- * ```ts
- * import type { WorkerSharedMemory } from "./cluster_segment.ts";
- * const none: WorkerSharedMemory = { unavailable: "shared memory is not available on win32" };
- * ```
- */
-export type WorkerSharedMemory = SegmentLocation | { unavailable: string };
 
 /**
  * The cluster's one shared memory segment, from the requests to its removal.
  *
  * @example
  * ```ts
- * import { ClusterSegment } from "./cluster_segment.ts";
+ * import { ClusterSegment } from "./shared_memory.ts";
  * const shmem = new ClusterSegment(host);
  * shmem.requestAddinShmemSpace(8192);
  * await shmem.create();
@@ -126,7 +118,7 @@ export class ClusterSegment {
       this.#removeLeftovers();
       this.#makeSegment();
     } catch (error) {
-      this.#unavailable = `shared memory is not available: ${error instanceof Error ? error.message : String(error)}`;
+      this.#unavailable = `shared memory is not available: ${errorText(error)}`;
       if (this.#requests.addinBytes > 0 || this.#requests.tranches.size > 0) {
         this.#closed = false;
         throw new Error(`could not create the shared memory that _PG_init requested: ${this.#unavailable}`, { cause: error });
@@ -141,7 +133,7 @@ export class ClusterSegment {
     try {
       this.#makeSegment();
     } catch (error) {
-      this.#unavailable = `shared memory is not available: could not be recreated after a crash: ${error instanceof Error ? error.message : String(error)}`;
+      this.#unavailable = `shared memory is not available: could not be recreated after a crash: ${errorText(error)}`;
       this.#host.log("LOG", this.#unavailable);
     }
   }
@@ -158,7 +150,7 @@ export class ClusterSegment {
     try {
       this.#mapper!.unlink(attachment.location.name);
     } catch (error) {
-      this.#host.log("WARNING", `could not remove shared memory segment: ${error instanceof Error ? error.message : String(error)}`);
+      this.#host.log("WARNING", `could not remove shared memory segment: ${errorText(error)}`);
     }
   }
 

@@ -7,33 +7,33 @@
  * @module
  */
 
-import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "./adapter.ts";
+import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../adapter.ts";
 import {
   BGW_NEVER_RESTART,
   BGWH_NOT_YET_STARTED,
   BGWH_STOPPED,
   BGWORKER_BACKEND_DATABASE_CONNECTION,
   BGWORKER_SHMEM_ACCESS,
-} from "./constants.ts";
+} from "../constants.ts";
 import { DatabaseCluster, type DatabaseClusterOption, validateDatabaseOption } from "./database_cluster.ts";
-import { BackgroundWorkerError } from "./errors.ts";
-import { resolveLibrary } from "./library_path.ts";
-import { Listeners } from "./listeners.ts";
+import { BackgroundWorkerError, errorText } from "../errors.ts";
+import { resolveLibrary } from "../library_path.ts";
+import { Listeners } from "../listeners.ts";
 import {
   type NotifyMessage,
-  parseWireHandle,
   parseWorkerMessage,
   type RequestMessage,
   type StartMessage,
   toWireError,
-} from "./protocol.ts";
-import { type BackgroundWorkerHandle, SlotTable, type WorkerSlot, type WorkerStatus } from "./registry.ts";
-import type { LogLevel } from "./log_level.ts";
-import type { ShmemStruct } from "./shmem/attachment.ts";
-import { ClusterSegment } from "./shmem/cluster_segment.ts";
-import type { LWLock } from "./shmem/lwlock.ts";
+} from "../protocol.ts";
+import { type BackgroundWorkerHandle, requireHandle, type WorkerStatus } from "../handle.ts";
+import { SlotTable, type WorkerSlot } from "./slot_table.ts";
+import type { LogLevel } from "../log_level.ts";
+import type { ShmemStruct } from "../shmem/attachment.ts";
+import { ClusterSegment } from "./shared_memory.ts";
+import type { LWLock } from "../shmem/lwlock.ts";
 import { SparePool } from "./spare_pool.ts";
-import { describeSignal, type SignalName } from "./signals.ts";
+import { describeSignal, type SignalName } from "../signal_names.ts";
 import {
   type BackgroundWorker,
   decodeWorkerEntry,
@@ -41,7 +41,7 @@ import {
   isStartTimeReached,
   processTitle,
   validateBackgroundWorker,
-} from "./worker_spec.ts";
+} from "../worker_spec.ts";
 
 /**
  * Receives every log line, with PostgreSQL's wording, before formatting.
@@ -115,7 +115,7 @@ export interface PostmasterOptions {
  * @example
  * ```ts
  * import type { CorePostmasterOptions } from "./postmaster.ts";
- * declare const adapter: import("./adapter.ts").RuntimeAdapter;
+ * declare const adapter: import("../adapter.ts").RuntimeAdapter;
  * const options: CorePostmasterOptions = { adapter, maxWorkerProcesses: 2 };
  * ```
  */
@@ -473,7 +473,7 @@ export class Postmaster {
    * ```
    */
   getBackgroundWorkerPid(handle: BackgroundWorkerHandle): WorkerStatus {
-    return SlotTable.statusOf(this.#table.lookup(checkHandle(handle)));
+    return SlotTable.statusOf(this.#table.lookup(requireHandle(handle)));
   }
 
   /**
@@ -487,7 +487,7 @@ export class Postmaster {
    * ```
    */
   terminateBackgroundWorker(handle: BackgroundWorkerHandle): void {
-    const slot = this.#table.lookup(checkHandle(handle));
+    const slot = this.#table.lookup(requireHandle(handle));
     if (!slot || slot.terminate) return;
     slot.terminate = true;
     if (slot.process) {
@@ -538,7 +538,7 @@ export class Postmaster {
     check: () => WorkerStatus | number | undefined,
   ): Promise<WorkerStatus | number> {
     try {
-      const slot = this.#table.lookup(checkHandle(handle));
+      const slot = this.#table.lookup(requireHandle(handle));
       if (slot && slot.notifyPid !== this.pid) {
         throw new BackgroundWorkerError(`${caller} requires bgw_notify_pid to be the caller's pid`, {
           worker: slot.entry.bgw_name,
@@ -1044,21 +1044,4 @@ export class Postmaster {
       // A broken logger must not take the postmaster down with it.
     }
   }
-}
-
-function checkHandle(handle: BackgroundWorkerHandle): BackgroundWorkerHandle {
-  const parsed = parseWireHandle(handle);
-  if (!parsed) {
-    throw new BackgroundWorkerError("invalid handle", {
-      worker: "(unknown)",
-      field: "handle",
-      code: "invalid_handle",
-      detail: "A BackgroundWorkerHandle is an object with non-negative integer slot and generation.",
-    });
-  }
-  return parsed;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

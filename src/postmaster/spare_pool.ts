@@ -9,9 +9,10 @@
  * @module
  */
 
-import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "./adapter.ts";
-import type { LogLevel } from "./log_level.ts";
-import type { PingMessage } from "./protocol.ts";
+import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../adapter.ts";
+import type { LogLevel } from "../log_level.ts";
+import { errorText } from "../errors.ts";
+import type { PingMessage } from "../protocol.ts";
 
 /** After a spare dies unused, wait this long before replacing it: a runtime that cannot boot must not spin. */
 const RESPAWN_DELAY_MS = 1000;
@@ -31,7 +32,7 @@ interface Spare {
  * @example
  * ```ts
  * import type { SparePoolHost } from "./spare_pool.ts";
- * declare const adapter: import("./adapter.ts").RuntimeAdapter;
+ * declare const adapter: import("../adapter.ts").RuntimeAdapter;
  * const host: SparePoolHost = { adapter, log: () => {}, onSpareGone: () => {}, hasSharedMemory: () => false };
  * ```
  */
@@ -124,7 +125,7 @@ export class SparePool {
         exit: (code, signal) => spare.owner ? spare.owner.exit(code, signal) : this.#onIdleExit(spare, code, signal),
       });
     } catch (error) {
-      this.#host.log("LOG", `could not fork spare worker process: ${error instanceof Error ? error.message : String(error)}`);
+      this.#host.log("LOG", `could not fork spare worker process: ${errorText(error)}`);
       this.#respawnLater();
       return false;
     }

@@ -6,24 +6,10 @@
  * @module
  */
 
-import { BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED } from "./constants.ts";
-import type { TimerId, WorkerProcess } from "./adapter.ts";
-import type { BackgroundWorkerEntry } from "./worker_spec.ts";
-
-/**
- * A plain, copyable reference to a registered worker: it can be sent to
- * another process and compared by value.
- *
- * @example
- * ```ts
- * import type { BackgroundWorkerHandle } from "./registry.ts";
- * const copy: BackgroundWorkerHandle = JSON.parse(JSON.stringify(handle));
- * ```
- */
-export interface BackgroundWorkerHandle {
-  readonly slot: number;
-  readonly generation: number;
-}
+import { BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED } from "../constants.ts";
+import type { TimerId, WorkerProcess } from "../adapter.ts";
+import type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
+import type { BackgroundWorkerEntry } from "../worker_spec.ts";
 
 /**
  * Where a registered worker is in its life. A free slot has no phase.
@@ -36,7 +22,7 @@ export interface BackgroundWorkerHandle {
  *
  * @example
  * ```ts
- * import type { SlotPhase } from "./registry.ts";
+ * import type { SlotPhase } from "./slot_table.ts";
  * const live = (phase: SlotPhase) => phase === "launching" || phase === "running";
  * ```
  */
@@ -47,7 +33,7 @@ export type SlotPhase = "registered" | "launching" | "running" | "restart_wait";
  *
  * @example
  * ```ts
- * import type { WorkerSlot } from "./registry.ts";
+ * import type { WorkerSlot } from "./slot_table.ts";
  * const describe = (s: WorkerSlot) => `${s.entry.bgw_name} is ${s.phase}`;
  * ```
  */
@@ -74,25 +60,11 @@ export interface WorkerSlot {
 }
 
 /**
- * A handle's answer, as `GetBackgroundWorkerPid` gives it.
- *
- * @example
- * ```ts
- * import type { WorkerStatus } from "./registry.ts";
- * const s: WorkerStatus = { status: 0, pid: 1234 };
- * ```
- */
-export interface WorkerStatus {
-  status: number;
-  pid: number | null;
-}
-
-/**
  * A fixed number of slots, allocated lowest first.
  *
  * @example
  * ```ts
- * import { SlotTable } from "./registry.ts";
+ * import { SlotTable } from "./slot_table.ts";
  * const table = new SlotTable(8);
  * const slot = table.allocate(entry, true);
  * if (slot) console.log(SlotTable.handleOf(slot));

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import type { SignalName } from "./signals.ts";
+ * import type { SignalName } from "./signal_names.ts";
  * const sig: SignalName = "SIGTERM";
  * ```
  */
@@ -40,7 +40,7 @@ const SIGNALS: Record<string, readonly [number, string]> = {
  *
  * @example
  * ```ts
- * import { describeSignal } from "./signals.ts";
+ * import { describeSignal } from "./signal_names.ts";
  * describeSignal("SIGKILL"); // "signal 9: Killed"
  * ```
  */

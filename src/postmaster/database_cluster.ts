@@ -7,7 +7,10 @@
  * @module
  */
 
-import type { LogLevel } from "./log_level.ts";
+import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from "../adapter.ts";
+import { errorText } from "../errors.ts";
+import type { LogLevel } from "../log_level.ts";
+import type { WorkerDatabase } from "../protocol.ts";
 
 /**
  * The postmaster's `database` option.
@@ -20,49 +23,6 @@ import type { LogLevel } from "./log_level.ts";
  * ```
  */
 export type DatabaseClusterOption = { url: string } | { embedded: EmbeddedDatabaseOptions };
-
-/**
- * Settings of the embedded cluster.
- *
- * @example
- * ```ts
- * import type { EmbeddedDatabaseOptions } from "./database_cluster.ts";
- * const kept: EmbeddedDatabaseOptions = { dataDir: "./pgdata" }; // omitted: in memory, gone at stop
- * ```
- */
-export interface EmbeddedDatabaseOptions {
-  /** Where the cluster's files live; without it the cluster is in memory and lasts until the postmaster stops. */
-  dataDir?: string;
-}
-
-/**
- * A running embedded cluster, as the runtime adapter starts it.
- *
- * @example
- * ```ts
- * import type { EmbeddedDatabase } from "./database_cluster.ts";
- * declare const cluster: EmbeddedDatabase;
- * await cluster.stop();
- * ```
- */
-export interface EmbeddedDatabase {
-  /** A `postgres://` URL of the cluster's superuser on its loopback address, in its main database. */
-  url: string;
-  /** The URL of database `dbname`, started on first need, where `role` (when not null) exists to act as. */
-  urlFor(dbname: string, role: string | null): Promise<string>;
-  stop(): Promise<void>;
-}
-
-/**
- * Where a worker with the connection flag connects, or why it cannot.
- *
- * @example
- * ```ts
- * import type { WorkerDatabase } from "./database_cluster.ts";
- * const where: WorkerDatabase = { url: "postgres://postgres@127.0.0.1:41633/postgres", embedded: true };
- * ```
- */
-export type WorkerDatabase = { url: string; embedded: boolean } | { unavailable: string };
 
 /**
  * What the cluster needs from the postmaster.
@@ -229,6 +189,3 @@ export function withDatabase(url: string, dbname: string): string {
   return `${server}/${encodeURIComponent(dbname)}${rest}`;
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -1,0 +1,19 @@
+/**
+ * Everything the supervisor API exports besides `Postmaster`, which each
+ * runtime entry point defines with its own adapter.
+ *
+ * @module
+ */
+
+export * from "../constants.ts";
+export { BackgroundWorkerError, type BackgroundWorkerErrorCode, type BackgroundWorkerErrorOptions } from "../errors.ts";
+export type { BackgroundWorker, BackgroundWorkerEntry, Datum } from "../worker_spec.ts";
+export type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
+export type { LogLevel } from "../log_level.ts";
+export type { Logger, PostmasterEvents, PostmasterOptions, ShutdownMode, WorkerNotification, WorkerSummary } from "./postmaster.ts";
+export type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../adapter.ts";
+export type { ShmemStruct } from "../shmem/attachment.ts";
+export type { LWLock, LWLockMode } from "../shmem/lwlock.ts";
+export { SharedMemoryError } from "../shmem/mapper.ts";
+export type { DatabaseClusterOption } from "./database_cluster.ts";
+export type { EmbeddedDatabaseOptions } from "../adapter.ts";
