@@ -83,3 +83,28 @@ export class BackgroundWorkerError extends Error {
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The error of a wait on a worker that was not registered to tell the
+ * caller: PostgreSQL's waits need `bgw_notify_pid` to be the caller's pid,
+ * and bgworker throws instead of waiting forever. One builder serves the
+ * postmaster's waits and a worker's.
+ *
+ * @example
+ * ```ts
+ * import { notifyPidRequiredError } from "./errors.ts";
+ * const error = notifyPidRequiredError("waitForBackgroundWorkerStartup", { worker: "w", notifyPid: 0, callerPid: 42, callerName: "the postmaster", hint: "bgw_notify_pid: pm.pid" });
+ * ```
+ */
+export function notifyPidRequiredError(
+  caller: string,
+  who: { worker: string; notifyPid: number; callerPid: number; callerName: string; hint: string },
+): BackgroundWorkerError {
+  return new BackgroundWorkerError(`${caller} requires bgw_notify_pid to be the caller's pid`, {
+    worker: who.worker,
+    field: "bgw_notify_pid",
+    code: "object_not_in_prerequisite_state",
+    detail: `The worker was registered with bgw_notify_pid = ${who.notifyPid}; ${who.callerName} is ${who.callerPid}.`,
+    hint: `Register it with ${who.hint} to be told when it starts and stops.`,
+  });
+}

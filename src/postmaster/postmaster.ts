@@ -16,7 +16,7 @@ import {
   BGWORKER_SHMEM_ACCESS,
 } from "../constants.ts";
 import { DatabaseCluster, type DatabaseClusterOption, validateDatabaseOption } from "./database_cluster.ts";
-import { BackgroundWorkerError, errorText } from "../errors.ts";
+import { BackgroundWorkerError, errorText, notifyPidRequiredError } from "../errors.ts";
 import { resolveLibrary } from "../library_path.ts";
 import { Listeners } from "../listeners.ts";
 import {
@@ -540,12 +540,12 @@ export class Postmaster {
     try {
       const slot = this.#table.lookup(requireHandle(handle));
       if (slot && slot.notifyPid !== this.pid) {
-        throw new BackgroundWorkerError(`${caller} requires bgw_notify_pid to be the caller's pid`, {
+        throw notifyPidRequiredError(caller, {
           worker: slot.entry.bgw_name,
-          field: "bgw_notify_pid",
-          code: "object_not_in_prerequisite_state",
-          detail: `The worker was registered with bgw_notify_pid = ${slot.notifyPid}; the postmaster's pid is ${this.pid}.`,
-          hint: "Register it with bgw_notify_pid: pm.pid to be told when it starts and stops.",
+          notifyPid: slot.notifyPid,
+          callerPid: this.pid,
+          callerName: "the postmaster's pid",
+          hint: "bgw_notify_pid: pm.pid",
         });
       }
     } catch (error) {

@@ -6,7 +6,7 @@
  */
 
 import { BGWH_NOT_YET_STARTED, BGWH_POSTMASTER_DIED, BGWH_STOPPED } from "../constants.ts";
-import { BackgroundWorkerError } from "../errors.ts";
+import { notifyPidRequiredError } from "../errors.ts";
 import type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
 import { type BackgroundWorker, type BackgroundWorkerEntry, encodeWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
 import { type Answer, request } from "./requests.ts";
@@ -192,12 +192,12 @@ async function waitForHandle(
   let current: WorkerStatus = { status: first.status, pid: first.pid };
   if (done(current) || current.status === BGWH_STOPPED) return current;
   if (first.notifyPid !== myProcPid) {
-    throw new BackgroundWorkerError(`${caller} requires bgw_notify_pid to be the caller's pid`, {
+    throw notifyPidRequiredError(caller, {
       worker: first.name,
-      field: "bgw_notify_pid",
-      code: "object_not_in_prerequisite_state",
-      detail: `The worker was registered with bgw_notify_pid = ${first.notifyPid}; this process is ${myProcPid}.`,
-      hint: "Register it with bgw_notify_pid: myProcPid to be told when it starts and stops.",
+      notifyPid: first.notifyPid,
+      callerPid: myProcPid,
+      callerName: "this process",
+      hint: "bgw_notify_pid: myProcPid",
     });
   }
   const key = `${handle.slot}:${handle.generation}`;
