@@ -1,13 +1,16 @@
 /**
  * The slot table: `max_worker_processes` slots shared by static and dynamic
  * workers, each with a generation so that a handle to a reused slot is
- * recognised as stale. Every state a slot can be in is listed here.
+ * recognised as stale. This file is the one place that defines a slot's
+ * state and the one place that writes it, as `bgworker.c` keeps
+ * `BackgroundWorkerSlot`: every other room reads a slot and asks the table
+ * to move it.
  *
  * @module
  */
 
 import { BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED } from "../constants.ts";
-import type { TimerId, WorkerProcess } from "../adapter.ts";
+import type { WorkerProcess } from "../adapter.ts";
 import type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
 
@@ -29,7 +32,20 @@ import type { BackgroundWorkerEntry } from "../worker_spec.ts";
 export type SlotPhase = "registered" | "launching" | "running" | "restart_wait";
 
 /**
- * One slot in use.
+ * One slot in use, read-only outside this file. Its state, all of it:
+ *
+ * - `phase`: see {@link SlotPhase}.
+ * - `everStarted`: a process of this registration reported in once; tells
+ *   `BGWH_NOT_YET_STARTED` from `BGWH_STOPPED` (PostgreSQL's slot pid history).
+ * - `process`: the live process, from spawn until its exit event.
+ * - `terminate`: marked for termination, never restarted, unregistered once
+ *   gone (PostgreSQL's `rw_terminate`).
+ * - `killedByPostmaster`: the postmaster itself killed the process
+ *   (protocol violation, SIGKILL after a timeout): its death is no crash.
+ * - `notifyPid`: who is told of starts and exits; cleared when that process
+ *   exits (`BackgroundWorkerStopNotifications`).
+ * - `lastNotified`: the status last told, as "status:pid", so each change is
+ *   told once.
  *
  * @example
  * ```ts
@@ -42,36 +58,36 @@ export interface WorkerSlot {
   readonly generation: number;
   readonly entry: BackgroundWorkerEntry;
   readonly dynamic: boolean;
-  phase: SlotPhase;
-  /** Whether a process of this registration ever reported in: tells `BGWH_NOT_YET_STARTED` from `BGWH_STOPPED`. */
-  everStarted: boolean;
-  /** The live process, from spawn until its exit event. */
-  process: WorkerProcess | null;
-  /** Marked for termination: never restarted, unregistered once gone (PostgreSQL's `rw_terminate`). */
-  terminate: boolean;
-  /** The postmaster itself killed the process (protocol violation, shutdown): its death is no crash. */
-  killedByPostmaster: boolean;
-  /** Who is told of starts and exits; cleared when that process exits. */
-  notifyPid: number;
-  /** Pending restart, in `restart_wait`. */
-  restartTimer: TimerId | null;
-  /** The status last told to `notifyPid`, as "status:pid": each change is told once. */
-  lastNotified: string | null;
+  readonly phase: SlotPhase;
+  readonly everStarted: boolean;
+  readonly process: WorkerProcess | null;
+  readonly terminate: boolean;
+  readonly killedByPostmaster: boolean;
+  readonly notifyPid: number;
+  readonly lastNotified: string | null;
 }
 
+type MutableSlot = { -readonly [K in keyof WorkerSlot]: WorkerSlot[K] };
+
 /**
- * A fixed number of slots, allocated lowest first.
+ * A fixed number of slots, allocated lowest first, and every change of a
+ * slot's state.
  *
  * @example
  * ```ts
  * import { SlotTable } from "./slot_table.ts";
+ * import { validateBackgroundWorker } from "../worker_spec.ts";
+ * const entry = validateBackgroundWorker({
+ *   bgw_name: "w", bgw_flags: 0, bgw_start_time: 0, bgw_restart_time: -1,
+ *   bgw_library_name: "./w.ts", bgw_function_name: "main",
+ * }, { dynamic: true });
  * const table = new SlotTable(8);
  * const slot = table.allocate(entry, true);
  * if (slot) console.log(SlotTable.handleOf(slot));
  * ```
  */
 export class SlotTable {
-  #slots: (WorkerSlot | null)[];
+  #slots: (MutableSlot | null)[];
   /** Generations survive a slot being freed, so a reused slot never repeats one. */
   #generations: number[];
 
@@ -91,7 +107,7 @@ export class SlotTable {
     const index = this.#slots.indexOf(null);
     if (index < 0) return null;
     const generation = ++this.#generations[index]!;
-    const slot: WorkerSlot = {
+    const slot: MutableSlot = {
       slot: index,
       generation,
       entry,
@@ -102,7 +118,6 @@ export class SlotTable {
       terminate: false,
       killedByPostmaster: false,
       notifyPid: entry.bgw_notify_pid,
-      restartTimer: null,
       lastNotified: null,
     };
     this.#slots[index] = slot;
@@ -120,9 +135,73 @@ export class SlotTable {
     if (this.#slots[slot.slot] === slot) this.#slots[slot.slot] = null;
   }
 
+  /** Whether the slot is still the one in use at its index. */
+  inUseNow(slot: WorkerSlot): boolean {
+    return this.#slots[slot.slot] === slot;
+  }
+
   /** The slots in use, in slot order (a copy: safe to release while iterating). */
   inUse(): WorkerSlot[] {
-    return this.#slots.filter((s): s is WorkerSlot => s !== null);
+    return this.#slots.filter((s): s is MutableSlot => s !== null);
+  }
+
+  /** The slot whose live process has this pid. */
+  byPid(pid: number): WorkerSlot | undefined {
+    return this.inUse().find((slot) => slot.process?.pid === pid);
+  }
+
+  /** A process was created for the slot: it has not reported in yet. */
+  launched(slot: WorkerSlot, process: WorkerProcess): void {
+    const s = this.#own(slot);
+    s.process = process;
+    s.phase = "launching";
+    s.killedByPostmaster = false;
+  }
+
+  /** The slot's process reported in: `BGWH_STARTED` from now on. */
+  reportedIn(slot: WorkerSlot): void {
+    const s = this.#own(slot);
+    s.phase = "running";
+    s.everStarted = true;
+  }
+
+  /** The slot's process is gone. */
+  processGone(slot: WorkerSlot, process: WorkerProcess): void {
+    const s = this.#own(slot);
+    if (s.process === process) s.process = null;
+  }
+
+  /** The worker waits for its restart interval or for the end of a crash cycle. */
+  waitForRestart(slot: WorkerSlot): void {
+    this.#own(slot).phase = "restart_wait";
+  }
+
+  /** The worker may start again when its start time allows. */
+  readyToStart(slot: WorkerSlot): void {
+    this.#own(slot).phase = "registered";
+  }
+
+  /** Never restart the worker; unregister it once gone. */
+  markTerminate(slot: WorkerSlot): void {
+    this.#own(slot).terminate = true;
+  }
+
+  /** The postmaster kills the worker's process itself: its death is no crash. */
+  markKilledByPostmaster(slot: WorkerSlot): void {
+    this.#own(slot).killedByPostmaster = true;
+  }
+
+  /** A process exited: notifications meant for it have nowhere to go. */
+  stopNotificationsTo(pid: number): void {
+    for (const slot of this.#slots) if (slot && slot.notifyPid === pid) slot.notifyPid = 0;
+  }
+
+  /** Record what was last told to the slot's notify pid; false when it was told already. */
+  recordNotified(slot: WorkerSlot, news: string): boolean {
+    const s = this.#own(slot);
+    if (s.lastNotified === news) return false;
+    s.lastNotified = news;
+    return true;
   }
 
   /** A frozen, plain handle for a slot. */
@@ -138,5 +217,10 @@ export class SlotTable {
       return { status: BGWH_NOT_YET_STARTED, pid: null };
     }
     return { status: BGWH_STOPPED, pid: null };
+  }
+
+  /** The table's own, writable record of a slot it handed out. */
+  #own(slot: WorkerSlot): MutableSlot {
+    return slot as MutableSlot;
   }
 }

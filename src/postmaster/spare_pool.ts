@@ -33,7 +33,7 @@ interface Spare {
  * ```ts
  * import type { SparePoolHost } from "./spare_pool.ts";
  * declare const adapter: import("../adapter.ts").RuntimeAdapter;
- * const host: SparePoolHost = { adapter, log: () => {}, onSpareGone: () => {}, hasSharedMemory: () => false };
+ * const host: SparePoolHost = { adapter, log: () => {}, onSpareGone: () => {}, hasSharedMemory: () => false, mayRefill: () => true };
  * ```
  */
 export interface SparePoolHost {
@@ -43,6 +43,8 @@ export interface SparePoolHost {
   onSpareGone(): void;
   /** Whether the cluster has a shared memory segment, which a spare may then get ready to map. */
   hasSharedMemory(): boolean;
+  /** Whether spares may be started now (the postmaster runs). */
+  mayRefill(): boolean;
 }
 
 /**
@@ -63,6 +65,7 @@ export class SparePool {
   readonly #idle = new Set<Spare>();
   #closed = false;
   #respawnTimer: unknown = null;
+  #refillTimer: unknown = null;
 
   /**
    * @param target how many spares to keep
@@ -90,6 +93,19 @@ export class SparePool {
   }
 
   /**
+   * Top up the spares, on a later turn of the event loop: spawning blocks
+   * the loop for a moment, and whoever waits for the worker that just
+   * reported in (or for the postmaster to start) must hear of it first.
+   */
+  scheduleRefill(): void {
+    if (this.#closed || this.#refillTimer !== null || this.#idle.size >= this.#target) return;
+    this.#refillTimer = this.#host.adapter.setTimer(0, () => {
+      this.#refillTimer = null;
+      if (this.#host.mayRefill()) this.fill();
+    });
+  }
+
+  /**
    * Hand a spare over to a worker: from now on its events go to `events`.
    * Prefers one whose runtime has booted. Returns null when none is left.
    */
@@ -111,8 +127,9 @@ export class SparePool {
   /** No more spares: kill the idle ones (they run no user code) and never refill. */
   close(): void {
     this.#closed = true;
-    if (this.#respawnTimer !== null) this.#host.adapter.clearTimer(this.#respawnTimer);
+    for (const timer of [this.#respawnTimer, this.#refillTimer]) if (timer !== null) this.#host.adapter.clearTimer(timer);
     this.#respawnTimer = null;
+    this.#refillTimer = null;
     for (const spare of this.#idle) spare.process.kill("SIGKILL");
   }
 

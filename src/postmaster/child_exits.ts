@@ -1,0 +1,120 @@
+/**
+ * A worker's process is gone: apply the exit policy, run the crash cycle
+ * (SIGQUIT to every other worker, then reinitialize once all are gone),
+ * and finish a stop when the last process leaves.
+ *
+ * @module
+ */
+
+import type { WorkerProcess } from "../adapter.ts";
+import { BGW_NEVER_RESTART } from "../constants.ts";
+import { decideExit, type ExitDecision } from "./exit_policy.ts";
+import type { PostmasterContext } from "./context.ts";
+import type { WorkerSlot } from "./slot_table.ts";
+
+/**
+ * Handles exits and the crash cycle.
+ *
+ * @example
+ * ```ts
+ * import { ChildExits } from "./child_exits.ts";
+ * declare const ctx: import("./context.ts").PostmasterContext;
+ * const exits = new ChildExits(ctx);
+ * exits.checkAllGone();
+ * ```
+ */
+export class ChildExits {
+  readonly #ctx: PostmasterContext;
+
+  /** @param ctx the postmaster's rooms */
+  constructor(ctx: PostmasterContext) {
+    this.#ctx = ctx;
+  }
+
+  /** A worker's process exited with `code`, or was killed by `signal`. */
+  onExit(slot: WorkerSlot, process: WorkerProcess, code: number | null, signal: string | null): void {
+    const { table, processes, spares, state } = this.#ctx;
+    if (!processes.remove(process)) return;
+    spares.scheduleRefill();
+    table.processGone(slot, process);
+    const decision = decideExit({
+      code,
+      signal,
+      flags: slot.entry.bgw_flags,
+      restartTime: slot.entry.bgw_restart_time,
+      terminate: slot.terminate,
+      killedByPostmaster: slot.killedByPostmaster,
+      shuttingDown: state.shutdownMode !== null,
+      crashCycle: state.current === "crash",
+    }, `background worker "${slot.entry.bgw_type}" (PID ${process.pid})`, slot.entry.bgw_type);
+    for (const line of decision.log) this.#ctx.log(line.level, line.message);
+    // Notifications meant for the dead process have nowhere to go (BackgroundWorkerStopNotifications).
+    table.stopNotificationsTo(process.pid);
+    if (decision.crash) this.#beginCrashCycle();
+    this.settle(slot, decision.outcome);
+    this.checkAllGone();
+  }
+
+  /** What becomes of a slot whose process is gone (or never came): then its notify pid and waiters are told. */
+  settle(slot: WorkerSlot, outcome: ExitDecision["outcome"]): void {
+    const { table, restarts } = this.#ctx;
+    if (outcome === "unregister") {
+      this.#ctx.forget(slot);
+    } else {
+      table.waitForRestart(slot);
+      if (outcome === "restart_after_interval") {
+        restarts.schedule(slot, slot.entry.bgw_restart_time * 1000, () => {
+          if (!table.inUseNow(slot) || slot.phase !== "restart_wait") return;
+          table.readyToStart(slot);
+          this.#ctx.maybeStartWorkers();
+        });
+      }
+    }
+    this.#ctx.notifier.notify(slot);
+  }
+
+  /** Called whenever a process leaves: the last one finishes a stop or a crash cycle. */
+  checkAllGone(): void {
+    const ctx = this.#ctx;
+    if (ctx.processes.size > 0) return;
+    const stopping = ctx.state.shutdownMode !== null;
+    if (stopping && ctx.spares.size > 0) return; // spares die with the postmaster
+    ctx.killTimer.clear();
+    if (stopping) return ctx.finishStop("stop");
+    if (ctx.state.current !== "crash") return;
+    if (!ctx.options.restartAfterCrash) {
+      ctx.log("LOG", `shutting down because "restartAfterCrash" is off`);
+      return ctx.finishStop("crash");
+    }
+    ctx.state.transition(ctx.state.runningState);
+    // ResetBackgroundWorkerCrashTimes: restart at once, but forget what must never restart.
+    for (const slot of ctx.table.inUse()) {
+      ctx.restarts.cancel(slot);
+      if (slot.terminate || slot.entry.bgw_restart_time === BGW_NEVER_RESTART) {
+        ctx.forget(slot);
+        ctx.notifier.notify(slot);
+      } else {
+        ctx.table.readyToStart(slot);
+      }
+    }
+    ctx.shmem.reinitialize();
+    ctx.listeners.emit("shmemStartup", { reinitialized: true });
+    ctx.maybeStartWorkers();
+  }
+
+  /** SIGKILL to what is left once the kill timer runs out. */
+  killRecalcitrant(): void {
+    const ctx = this.#ctx;
+    if (ctx.processes.size === 0) return;
+    ctx.log("LOG", "issuing SIGKILL to recalcitrant children");
+    for (const slot of ctx.table.inUse()) if (slot.process) ctx.table.markKilledByPostmaster(slot);
+    ctx.processes.signalAll("SIGKILL");
+  }
+
+  #beginCrashCycle(): void {
+    const ctx = this.#ctx;
+    ctx.state.transition("crash");
+    ctx.processes.signalAll("SIGQUIT");
+    if (ctx.processes.size > 0) ctx.killTimer.arm();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Launching workers: PostgreSQL's `maybe_start_bgworkers` and
+ * `StartBackgroundWorker`. Decides which registered workers may start now,
+ * builds each one's start parameters by value, and hands them to a spare
+ * or to a new runtime process.
+ *
+ * @module
+ */
+
+import type { WorkerProcess, WorkerProcessEvents } from "../adapter.ts";
+import { BGW_NEVER_RESTART, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_SHMEM_ACCESS } from "../constants.ts";
+import { errorText } from "../errors.ts";
+import { resolveLibrary } from "../library_path.ts";
+import type { StartMessage } from "../protocol.ts";
+import { encodeWorkerEntry, processTitle } from "../worker_spec.ts";
+import type { PostmasterContext } from "./context.ts";
+import type { WorkerSlot } from "./slot_table.ts";
+
+/**
+ * Where a launched worker's events go, bound to its slot.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerEventHandlers } from "./launcher.ts";
+ * const handlers: WorkerEventHandlers = { message() {}, protocolError() {}, exit() {} };
+ * ```
+ */
+export interface WorkerEventHandlers {
+  message(slot: WorkerSlot, process: WorkerProcess, message: unknown): void;
+  protocolError(slot: WorkerSlot, process: WorkerProcess, reason: string): void;
+  exit(slot: WorkerSlot, process: WorkerProcess, code: number | null, signal: string | null): void;
+}
+
+/**
+ * Starts workers.
+ *
+ * @example
+ * ```ts
+ * import { Launcher } from "./launcher.ts";
+ * declare const ctx: import("./context.ts").PostmasterContext;
+ * declare const handlers: import("./launcher.ts").WorkerEventHandlers;
+ * new Launcher(ctx, handlers).maybeStartWorkers();
+ * ```
+ */
+export class Launcher {
+  readonly #ctx: PostmasterContext;
+  readonly #handlers: WorkerEventHandlers;
+
+  /**
+   * @param ctx the postmaster's rooms
+   * @param handlers where each worker's events go
+   */
+  constructor(ctx: PostmasterContext, handlers: WorkerEventHandlers) {
+    this.#ctx = ctx;
+    this.#handlers = handlers;
+  }
+
+  /** Start every registered worker whose start time has come; nothing starts during a crash cycle or a stop. */
+  maybeStartWorkers(): void {
+    const { state, table, database } = this.#ctx;
+    if (!state.isRunning) return;
+    for (const slot of table.inUse()) {
+      if (slot.phase !== "registered" || slot.terminate || !state.startTimeReached(slot.entry.bgw_start_time)) continue;
+      // A worker that connects waits for the cluster: the embedded one starts on first need.
+      if ((slot.entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION) && !database.ready) {
+        void database.ensureStarted().then(() => this.maybeStartWorkers());
+        continue;
+      }
+      this.#launch(slot);
+    }
+  }
+
+  #launch(slot: WorkerSlot): void {
+    const ctx = this.#ctx;
+    const start: StartMessage = {
+      type: "start",
+      entry: encodeWorkerEntry(slot.entry),
+      libraryUrl: resolveLibrary(slot.entry.bgw_library_name, ctx.lookup()),
+      slot: slot.slot,
+      generation: slot.generation,
+      postmasterPid: ctx.adapter.pid,
+      title: processTitle(slot.entry),
+    };
+    if (slot.entry.bgw_flags & BGWORKER_SHMEM_ACCESS) start.sharedMemory = ctx.shmem.forWorker();
+    if (slot.entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION) start.database = ctx.database.forWorker();
+    let process: WorkerProcess | null = null;
+    const events: WorkerProcessEvents = {
+      message: (message) => process && this.#handlers.message(slot, process, message),
+      protocolError: (reason) => process && this.#handlers.protocolError(slot, process, reason),
+      exit: (code, signal) => process && this.#handlers.exit(slot, process, code, signal),
+    };
+    try {
+      // A booted spare costs one message; otherwise boot a runtime now.
+      process = ctx.spares.take(events);
+      if (process) process.send(start);
+      else process = ctx.adapter.spawn(start, events);
+    } catch (error) {
+      ctx.log("LOG", `could not fork worker process for background worker "${slot.entry.bgw_type}": ${errorText(error)}`);
+      // As an exit 1: restart after the interval, unless it never restarts.
+      const gone = slot.terminate || slot.entry.bgw_restart_time === BGW_NEVER_RESTART;
+      ctx.settle(slot, gone ? "unregister" : "restart_after_interval");
+      return;
+    }
+    ctx.table.launched(slot, process);
+    ctx.processes.add(process);
+    ctx.log("DEBUG1", `starting background worker process "${slot.entry.bgw_name}"`);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The worker processes that exist, and the signals held for those that have
+ * not reported in yet.
+ *
+ * A PostgreSQL worker starts with signals blocked; a runtime still booting
+ * has no handlers yet, and a SIGTERM or SIGHUP would kill it outright (and,
+ * with shared memory access, count as a crash). So the postmaster holds
+ * them until the worker says it is up. SIGKILL is never held.
+ *
+ * @module
+ */
+
+import type { WorkerProcess } from "../adapter.ts";
+import type { SignalName } from "../signal_names.ts";
+
+/**
+ * Live worker processes and their held signals.
+ *
+ * @example
+ * ```ts
+ * import { LiveProcesses } from "./live_processes.ts";
+ * import type { WorkerProcess } from "../adapter.ts";
+ * const live = new LiveProcesses();
+ * const child: WorkerProcess = { pid: 7, send() {}, kill() {} };
+ * live.add(child);
+ * live.signal(child, "SIGTERM"); // held until reportedIn(child)
+ * live.reportedIn(child);        // delivered now
+ * ```
+ */
+export class LiveProcesses {
+  readonly #live = new Set<WorkerProcess>();
+  readonly #booting = new Map<WorkerProcess, Set<SignalName>>();
+
+  /** Live processes. */
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** A process was created; it boots until {@link reportedIn}. */
+  add(process: WorkerProcess): void {
+    this.#live.add(process);
+    this.#booting.set(process, new Set());
+  }
+
+  /** The process reported in: deliver what was held for it. */
+  reportedIn(process: WorkerProcess): void {
+    const held = this.#booting.get(process) ?? [];
+    this.#booting.delete(process);
+    for (const signal of held) process.kill(signal);
+  }
+
+  /** The process is gone; false when it was not known (its exit was handled already). */
+  remove(process: WorkerProcess): boolean {
+    this.#booting.delete(process);
+    return this.#live.delete(process);
+  }
+
+  /** Signal a process, holding all but SIGKILL while it boots. */
+  signal(process: WorkerProcess, signal: SignalName): void {
+    const held = this.#booting.get(process);
+    if (held && signal !== "SIGKILL") held.add(signal);
+    else process.kill(signal);
+  }
+
+  /** Signal every live process. */
+  signalAll(signal: SignalName): void {
+    for (const process of this.#live) this.signal(process, signal);
+  }
+}

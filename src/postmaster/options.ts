@@ -1,0 +1,243 @@
+/**
+ * The postmaster's options and their checks. Options are checked as
+ * strictly as registrations: each is read once, an unknown name is a
+ * TypeError that names it and the nearest known one, a wrong type is a
+ * TypeError that says what it must be, a value out of range a RangeError.
+ *
+ * @module
+ */
+
+import type { RuntimeAdapter } from "../adapter.ts";
+import type { LogLevel } from "../log_level.ts";
+import { type DatabaseClusterOption, validateDatabaseOption } from "./database_cluster.ts";
+
+/**
+ * Receives every log line, with PostgreSQL's wording, before formatting.
+ *
+ * @example
+ * ```ts
+ * import type { Logger } from "bgworker";
+ * const quiet: Logger = (level, message) => { if (level !== "DEBUG1") console.error(message); };
+ * ```
+ */
+export type Logger = (level: LogLevel, message: string) => void;
+
+/**
+ * Options of the {@link Postmaster}.
+ *
+ * @example
+ * ```ts
+ * import type { PostmasterOptions } from "bgworker";
+ * const options: PostmasterOptions = { maxWorkerProcesses: 4, restartAfterCrash: true };
+ * ```
+ */
+export interface PostmasterOptions {
+  /** Slots shared by static and dynamic workers (`max_worker_processes`); default 8. */
+  maxWorkerProcesses?: number;
+  /** Modules imported at `start()`; each exported `_PG_init(pm)` is called and may register static workers. */
+  sharedPreloadLibraries?: string[];
+  /** Directories searched for bare `bgw_library_name` values, in order. */
+  dynamicLibraryPath?: string[];
+  /** After a crash of a shared-memory worker, restart the workers (`restart_after_crash`); default true. */
+  restartAfterCrash?: boolean;
+  /** Begin in recovery: only `BgWorkerStart_PostmasterStart` workers start until `beginHotStandby()`. */
+  recovery?: boolean;
+  /** Milliseconds between SIGTERM (or SIGQUIT) and SIGKILL in `stop()` and crash handling; default 5000, PostgreSQL's SIGKILL_CHILDREN_AFTER_SECS. */
+  stopTimeoutMs?: number;
+  /** Replaces the default logger, which writes LOG and WARNING lines through the adapter. */
+  logger?: Logger;
+  /**
+   * Runtime processes kept booted and waiting, so that a worker starts with
+   * one message instead of a runtime boot; default 0. Each spare serves one
+   * worker, is replaced in the background, counts against nothing, and dies
+   * with the postmaster.
+   */
+  spareWorkerProcesses?: number;
+  /**
+   * The PostgreSQL cluster of workers registered with
+   * `BGWORKER_BACKEND_DATABASE_CONNECTION`: `{ url }` for a real server, or
+   * the default `{ embedded: { dataDir? } }`, started when the first such
+   * worker is about to start. Workers get the connection parameters by
+   * value; the URL's password never appears in titles or logs.
+   */
+  database?: DatabaseClusterOption;
+}
+
+/**
+ * Options of the core {@link Postmaster}: the public options plus the runtime adapter.
+ *
+ * @example
+ * ```ts
+ * import type { CorePostmasterOptions } from "./options.ts";
+ * declare const adapter: import("../adapter.ts").RuntimeAdapter;
+ * const options: CorePostmasterOptions = { adapter, maxWorkerProcesses: 2 };
+ * ```
+ */
+export interface CorePostmasterOptions extends PostmasterOptions {
+  /** The runtime the postmaster drives processes with. */
+  adapter: RuntimeAdapter;
+}
+
+/**
+ * The options after their checks, every default filled in.
+ *
+ * @example
+ * ```ts
+ * import { checkPostmasterOptions, type CheckedOptions } from "./options.ts";
+ * declare const adapter: import("../adapter.ts").RuntimeAdapter;
+ * const checked: CheckedOptions = checkPostmasterOptions({ adapter });
+ * checked.maxWorkerProcesses; // 8
+ * ```
+ */
+export interface CheckedOptions {
+  adapter: RuntimeAdapter;
+  maxWorkerProcesses: number;
+  sharedPreloadLibraries: readonly string[];
+  dynamicLibraryPath: readonly string[];
+  restartAfterCrash: boolean;
+  recovery: boolean;
+  stopTimeoutMs: number;
+  logger: Logger | null;
+  spareWorkerProcesses: number;
+  database: DatabaseClusterOption;
+}
+
+const KNOWN = [
+  "adapter",
+  "maxWorkerProcesses",
+  "sharedPreloadLibraries",
+  "dynamicLibraryPath",
+  "restartAfterCrash",
+  "recovery",
+  "stopTimeoutMs",
+  "logger",
+  "spareWorkerProcesses",
+  "database",
+] as const;
+
+/**
+ * Check the options (each read once) and fill in the defaults.
+ *
+ * @example
+ * ```ts
+ * import { checkPostmasterOptions } from "./options.ts";
+ * declare const adapter: import("../adapter.ts").RuntimeAdapter;
+ * checkPostmasterOptions({ adapter, maxWorkerProcesses: 4 }).maxWorkerProcesses; // 4
+ * ```
+ */
+export function checkPostmasterOptions(options: unknown): CheckedOptions {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(`Postmaster options must be an object; got ${describeValue(options)}`);
+  }
+  const given: Record<string, unknown> = {};
+  for (const key of Object.keys(options)) {
+    if (!(KNOWN as readonly string[]).includes(key)) {
+      throw new TypeError(`unknown Postmaster option "${quote(key)}"; did you mean "${nearest(key, KNOWN)}"?`);
+    }
+    given[key] = (options as Record<string, unknown>)[key];
+  }
+  const adapter = given.adapter as RuntimeAdapter;
+  if (typeof adapter !== "object" || adapter === null) throw new TypeError("Postmaster option adapter must be a RuntimeAdapter");
+  return {
+    adapter,
+    maxWorkerProcesses: integerOption(given, "maxWorkerProcesses", 8, 0, 262_143),
+    sharedPreloadLibraries: stringListOption(given, "sharedPreloadLibraries"),
+    dynamicLibraryPath: stringListOption(given, "dynamicLibraryPath"),
+    restartAfterCrash: booleanOption(given, "restartAfterCrash", true),
+    recovery: booleanOption(given, "recovery", false),
+    stopTimeoutMs: millisecondsOption(given, "stopTimeoutMs", 5000),
+    logger: functionOption(given, "logger") as Logger | null,
+    spareWorkerProcesses: integerOption(given, "spareWorkerProcesses", 0, 0, 1024),
+    database: validateDatabaseOption(given.database),
+  };
+}
+
+function integerOption(given: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+  const value = given[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") throw new TypeError(`${name} must be an integer from ${min} to ${max}; got ${describeValue(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}; got ${String(value)}`);
+  }
+  return value;
+}
+
+function millisecondsOption(given: Record<string, unknown>, name: string, fallback: number): number {
+  const value = given[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") throw new TypeError(`${name} must be a non-negative number of milliseconds; got ${describeValue(value)}`);
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number of milliseconds; got ${String(value)}`);
+  return value;
+}
+
+function booleanOption(given: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = given[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new TypeError(`${name} must be true or false; got ${describeValue(value)}`);
+  return value;
+}
+
+function stringListOption(given: Record<string, unknown>, name: string): readonly string[] {
+  const value = given[name];
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array of strings; got ${describeValue(value)}`);
+  const copy = [...value];
+  copy.forEach((item, index) => {
+    if (typeof item !== "string" || item === "") throw new TypeError(`${name}[${index}] must be a non-empty string; got ${describeValue(item)}`);
+  });
+  return Object.freeze(copy as string[]);
+}
+
+function functionOption(given: Record<string, unknown>, name: string): ((...args: never[]) => unknown) | null {
+  const value = given[name];
+  if (value === undefined) return null;
+  if (typeof value !== "function") throw new TypeError(`${name} must be a function (level, message) => void; got ${describeValue(value)}`);
+  return value as (...args: never[]) => unknown;
+}
+
+/**
+ * A short description of a bad value for an error message: its type, and
+ * at most about 80 characters of it.
+ *
+ * @example
+ * ```ts
+ * import { describeValue } from "./options.ts";
+ * describeValue("lib.ts"); // 'the string "lib.ts"'
+ * ```
+ */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return `the string "${quote(value)}"`;
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${quote(String(value))}`;
+}
+
+function quote(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The known name closest to `name`: case and underscores ignored, then by edit distance. */
+function nearest(name: string, known: readonly string[]): string {
+  const squash = (s: string) => s.toLowerCase().replaceAll("_", "");
+  const target = squash(name.slice(0, 100));
+  let best = known[0]!;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(target, squash(candidate));
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

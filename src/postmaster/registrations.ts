@@ -1,0 +1,148 @@
+/**
+ * Registering, terminating and forgetting workers: PostgreSQL's
+ * `RegisterBackgroundWorker`, `RegisterDynamicBackgroundWorker`,
+ * `TerminateBackgroundWorker` and `ForgetBackgroundWorker`, and the
+ * `_PG_init` of the preload libraries.
+ *
+ * @module
+ */
+
+import { BGWORKER_SHMEM_ACCESS } from "../constants.ts";
+import { BackgroundWorkerError, errorText } from "../errors.ts";
+import { type BackgroundWorkerHandle, requireHandle } from "../handle.ts";
+import { resolveLibrary } from "../library_path.ts";
+import { type BackgroundWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
+import type { PostmasterContext } from "./context.ts";
+import type { WorkerSummary } from "./events.ts";
+import { SlotTable, type WorkerSlot } from "./slot_table.ts";
+
+/**
+ * The registry of workers, over the slot table.
+ *
+ * @example
+ * ```ts
+ * import { Registrations } from "./registrations.ts";
+ * declare const ctx: import("./context.ts").PostmasterContext;
+ * const registrations = new Registrations(ctx);
+ * registrations.summaries(); // []
+ * ```
+ */
+export class Registrations {
+  readonly #ctx: PostmasterContext;
+  /** A worker with BGWORKER_SHMEM_ACCESS was registered: spares get ready to map shared memory. */
+  #sharedMemoryWorkers = false;
+
+  /** @param ctx the postmaster's rooms */
+  constructor(ctx: PostmasterContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Whether any worker registered so far maps shared memory. */
+  get hasSharedMemoryWorkers(): boolean {
+    return this.#sharedMemoryWorkers;
+  }
+
+  /** A static worker: only before or during `start()`, and over the limit an error, as in PostgreSQL. */
+  registerStatic(worker: unknown): void {
+    const ctx = this.#ctx;
+    const entry = validateBackgroundWorker(worker, { dynamic: false });
+    if (!ctx.state.acceptsStaticWorkers) {
+      throw new BackgroundWorkerError("must be registered in shared_preload_libraries", {
+        worker: entry.bgw_name,
+        code: "object_not_in_prerequisite_state",
+        hint: "Register static workers before start() or from a _PG_init(); use registerDynamicBackgroundWorker afterwards.",
+      });
+    }
+    const slot = ctx.table.allocate(entry, false);
+    if (!slot) {
+      throw new BackgroundWorkerError("too many background workers", {
+        worker: entry.bgw_name,
+        code: "configuration_limit_exceeded",
+        detail: `Up to ${ctx.table.size} background workers can be registered with the current settings.`,
+        hint: `Consider increasing the option "maxWorkerProcesses".`,
+      });
+    }
+    this.#registered(entry);
+  }
+
+  /** A dynamic worker from the application: its `bgw_notify_pid` must name a process of this cluster. */
+  registerDynamicFromApplication(worker: unknown): BackgroundWorkerHandle | null {
+    const ctx = this.#ctx;
+    const entry = validateBackgroundWorker(worker, { dynamic: true });
+    const notify = entry.bgw_notify_pid;
+    if (notify !== 0 && notify !== ctx.adapter.pid && !ctx.table.byPid(notify)) {
+      throw new BackgroundWorkerError("bgw_notify_pid names no process of this cluster", {
+        worker: entry.bgw_name,
+        field: "bgw_notify_pid",
+        code: "invalid_parameter_value",
+        detail: `Got ${notify}; it must be 0, the postmaster's pid (${ctx.adapter.pid}) or a running worker's pid.`,
+      });
+    }
+    return this.registerDynamic(entry);
+  }
+
+  /** A validated dynamic worker: null when every slot is taken or the cluster is stopping. */
+  registerDynamic(entry: BackgroundWorkerEntry): BackgroundWorkerHandle | null {
+    const ctx = this.#ctx;
+    if (!ctx.state.acceptsDynamicWorkers) return null;
+    const slot = ctx.table.allocate(entry, true);
+    if (!slot) return null;
+    this.#registered(entry);
+    ctx.maybeStartWorkers();
+    return SlotTable.handleOf(slot);
+  }
+
+  /** SIGTERM if it runs; in every case never restarted and unregistered once gone. A stale handle is ignored. */
+  terminate(handle: BackgroundWorkerHandle): void {
+    const ctx = this.#ctx;
+    const slot = ctx.table.lookup(requireHandle(handle));
+    if (!slot || slot.terminate) return;
+    ctx.table.markTerminate(slot);
+    if (slot.process) {
+      ctx.processes.signal(slot.process, "SIGTERM");
+    } else {
+      this.forget(slot);
+      ctx.notifier.notify(slot);
+    }
+  }
+
+  /** Unregister: cancel its restart and free its slot. */
+  forget(slot: WorkerSlot): void {
+    this.#ctx.restarts.cancel(slot);
+    this.#ctx.table.release(slot);
+    this.#ctx.log("DEBUG1", `unregistering background worker "${slot.entry.bgw_name}"`);
+  }
+
+  /** Every registered worker and its status. */
+  summaries(): WorkerSummary[] {
+    return this.#ctx.table.inUse().map((slot) => ({
+      handle: SlotTable.handleOf(slot),
+      bgw_name: slot.entry.bgw_name,
+      bgw_type: slot.entry.bgw_type,
+      dynamic: slot.dynamic,
+      ...SlotTable.statusOf(slot),
+    }));
+  }
+
+  /** Import a preload library and call its `_PG_init(pm)`, which may register static workers. */
+  async preload(library: string, pm: unknown): Promise<void> {
+    const ctx = this.#ctx;
+    const url = resolveLibrary(library, ctx.lookup());
+    if (!url) throw new Error(`could not access file "${library}": not found in dynamicLibraryPath`);
+    let module: Record<string, unknown>;
+    try {
+      module = await ctx.adapter.importModule(url);
+    } catch (error) {
+      throw new Error(`could not load library "${library}": ${errorText(error)}`, { cause: error });
+    }
+    const init = module._PG_init;
+    if (init === undefined) return; // PostgreSQL makes _PG_init optional
+    if (typeof init !== "function") throw new TypeError(`library "${library}": _PG_init is not a function`);
+    await init(pm);
+  }
+
+  #registered(entry: BackgroundWorkerEntry): void {
+    if (entry.bgw_flags & BGWORKER_SHMEM_ACCESS) this.#sharedMemoryWorkers = true;
+    this.#ctx.log("DEBUG1", `registering background worker "${entry.bgw_name}"`);
+  }
+}

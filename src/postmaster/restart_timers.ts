@@ -1,0 +1,49 @@
+/**
+ * Pending restarts: a worker that exited with code 1 waits `bgw_restart_time`
+ * seconds in its slot before it may start again.
+ *
+ * @module
+ */
+
+import type { RuntimeAdapter, TimerId } from "../adapter.ts";
+import type { WorkerSlot } from "./slot_table.ts";
+
+/**
+ * One timer per waiting slot.
+ *
+ * @example
+ * ```ts
+ * import { RestartTimers } from "./restart_timers.ts";
+ * declare const adapter: import("../adapter.ts").RuntimeAdapter;
+ * declare const slot: import("./slot_table.ts").WorkerSlot;
+ * const restarts = new RestartTimers(adapter);
+ * restarts.schedule(slot, 10_000, () => console.log("may start again"));
+ * restarts.cancel(slot);
+ * ```
+ */
+export class RestartTimers {
+  readonly #adapter: Pick<RuntimeAdapter, "setTimer" | "clearTimer">;
+  readonly #timers = new Map<WorkerSlot, TimerId>();
+
+  /** @param adapter the clock */
+  constructor(adapter: Pick<RuntimeAdapter, "setTimer" | "clearTimer">) {
+    this.#adapter = adapter;
+  }
+
+  /** Call `due` after `ms`, replacing a pending restart of the same slot. */
+  schedule(slot: WorkerSlot, ms: number, due: () => void): void {
+    this.cancel(slot);
+    this.#timers.set(slot, this.#adapter.setTimer(ms, () => {
+      this.#timers.delete(slot);
+      due();
+    }));
+  }
+
+  /** Forget the slot's pending restart, if any. */
+  cancel(slot: WorkerSlot): void {
+    const timer = this.#timers.get(slot);
+    if (timer === undefined) return;
+    this.#adapter.clearTimer(timer);
+    this.#timers.delete(slot);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The postmaster's rooms, built and wired once: each gets the shared
+ * context, and the context's cross-room operations lead to the room that
+ * owns them.
+ *
+ * @module
+ */
+
+import { errorText } from "../errors.ts";
+import { Listeners } from "../listeners.ts";
+import type { LogLevel } from "../log_level.ts";
+import { ChannelRequests } from "./channel_requests.ts";
+import { ChildExits } from "./child_exits.ts";
+import type { PostmasterContext } from "./context.ts";
+import { DatabaseCluster } from "./database_cluster.ts";
+import type { PostmasterEvents } from "./events.ts";
+import { KillTimer } from "./kill_timer.ts";
+import { Launcher } from "./launcher.ts";
+import { LiveProcesses } from "./live_processes.ts";
+import { Notifier } from "./notifier.ts";
+import type { CheckedOptions } from "./options.ts";
+import { PostmasterState } from "./pm_state.ts";
+import { Registrations } from "./registrations.ts";
+import { RestartTimers } from "./restart_timers.ts";
+import { ClusterSegment } from "./shared_memory.ts";
+import { Shutdown } from "./shutdown.ts";
+import { SlotTable } from "./slot_table.ts";
+import { SparePool } from "./spare_pool.ts";
+
+/**
+ * What the facade keeps of the rooms.
+ *
+ * @example
+ * ```ts
+ * import type { Rooms } from "./rooms.ts";
+ * const slots = (rooms: Rooms) => rooms.ctx.table.size;
+ * ```
+ */
+export interface Rooms {
+  ctx: PostmasterContext;
+  registrations: Registrations;
+  shutdown: Shutdown;
+}
+
+/**
+ * Build every room of one postmaster from its checked options.
+ *
+ * @example
+ * ```ts
+ * import { buildRooms } from "./rooms.ts";
+ * import { checkPostmasterOptions } from "./options.ts";
+ * declare const adapter: import("../adapter.ts").RuntimeAdapter;
+ * const { ctx } = buildRooms(checkPostmasterOptions({ adapter }));
+ * ```
+ */
+export function buildRooms(o: CheckedOptions): Rooms {
+  const adapter = o.adapter;
+  const logger = o.logger ?? ((level: LogLevel, message: string) => {
+    if (level !== "DEBUG1") adapter.writeLog(`${level}:  ${message}`);
+  });
+  const log = (level: LogLevel, message: string) => {
+    try {
+      logger(level, message);
+    } catch {
+      // A broken logger must not take the postmaster down with it.
+    }
+  };
+  const table = new SlotTable(o.maxWorkerProcesses);
+  const listeners = new Listeners<PostmasterEvents>((error) => log("WARNING", `postmaster event listener failed: ${errorText(error)}`));
+  const state = new PostmasterState(o.recovery, log);
+  const shmem = new ClusterSegment({
+    pid: adapter.pid,
+    loadMapper: () => adapter.sharedMemory?.() ?? Promise.reject(new Error("this runtime adapter offers no shared memory")),
+    processExists: (pid) => adapter.processExists?.(pid) ?? true,
+    atExit: (callback) => adapter.atExit?.(callback) ?? (() => {}),
+    log,
+  });
+  // The rooms below need each other through the context; these are filled in right after.
+  let exits: ChildExits;
+  let launcher: Launcher;
+  let registrations: Registrations;
+  let shutdown: Shutdown;
+  const ctx: PostmasterContext = {
+    options: o,
+    adapter,
+    state,
+    table,
+    processes: new LiveProcesses(),
+    notifier: new Notifier(table, adapter.pid, (notification) => listeners.emit("notify", notification)),
+    restarts: new RestartTimers(adapter),
+    killTimer: new KillTimer(adapter, o.stopTimeoutMs, () => exits.killRecalcitrant()),
+    spares: new SparePool(o.spareWorkerProcesses, {
+      adapter,
+      log,
+      onSpareGone: () => exits.checkAllGone(),
+      // Loading the runtime's foreign function interface costs a spare CPU (10 ms on Node 20): only worth it
+      // once this cluster has shown it runs workers that map shared memory.
+      hasSharedMemory: () => registrations.hasSharedMemoryWorkers && !("unavailable" in shmem.forWorker()),
+      mayRefill: () => state.isRunning,
+    }),
+    shmem,
+    database: new DatabaseCluster(o.database, { startEmbedded: adapter.startEmbeddedDatabase?.bind(adapter), log }),
+    listeners,
+    log,
+    lookup: () => ({ cwd: adapter.cwd(), dynamicLibraryPath: o.dynamicLibraryPath, fileExists: (path) => adapter.fileExists(path) }),
+    maybeStartWorkers: () => launcher.maybeStartWorkers(),
+    registerDynamic: (entry) => registrations.registerDynamic(entry),
+    terminate: (handle) => registrations.terminate(handle),
+    forget: (slot) => registrations.forget(slot),
+    settle: (slot, outcome) => exits.settle(slot, outcome),
+    checkAllGone: () => exits.checkAllGone(),
+    finishStop: (reason) => shutdown.finishStop(reason),
+  };
+  registrations = new Registrations(ctx);
+  shutdown = new Shutdown(ctx);
+  exits = new ChildExits(ctx);
+  const channel = new ChannelRequests(ctx);
+  launcher = new Launcher(ctx, {
+    message: (slot, process, message) => channel.onMessage(slot, process, message),
+    protocolError: (slot, process, reason) => channel.onProtocolViolation(slot, process, reason),
+    exit: (slot, process, code, signal) => exits.onExit(slot, process, code, signal),
+  });
+  return { ctx, registrations, shutdown };
+}
