@@ -1,0 +1,444 @@
+/**
+ * The architecture of DESIGN.md "Shape", as checks on the source text: sizes
+ * (no file under src/ or runtimes/ over 400 lines, no class over 350), who may
+ * import whom (src/ only src/; the shared base neither src/postmaster/ nor
+ * src/worker/, and those two not each other; runtime leaves never each other,
+ * and only runtimes/detect.ts names a leaf), the one file that writes a slot's
+ * state, and that every src/ file has a unit test that imports it.
+ *
+ * Imports are read from the text: a small scanner blanks comments (so the
+ * `@example` blocks of TSDoc do not count), string contents, template text and
+ * regular expressions, keeping every offset, and a string literal is a module
+ * specifier when the code before it is `from`, `import` or `import(`. It
+ * reads `import type` and `export … from` too, which is what these rules want:
+ * a type import is a dependency between rooms as well.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const MAX_FILE_LINES = 400;
+const MAX_CLASS_LINES = 350;
+/** The one file where a slot's `phase` is written. */
+const SLOT_TABLE = "src/postmaster/slot_table.ts";
+/** Under runtimes/: the code every runtime shares, and the one file that picks a leaf. */
+const RUNTIMES_SHARED = "runtimes/shared/";
+const RUNTIMES_DETECT = "runtimes/detect.ts";
+/** Folders of tests/ that hold no unit tests. */
+const NOT_UNIT_TESTS = new Set(["integration", "fixtures", "helpers"]);
+
+const SOURCE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
+
+/** A repo-relative path with forward slashes. */
+const repoPath = (absolute: string) => relative(ROOT, absolute).split(sep).join("/");
+
+/** Every source file under a folder of the repo, repo-relative, sorted. */
+function sourceFiles(folder: string, keep: (dir: string, name: string) => boolean = () => true): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name === "node_modules") continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (keep(dir, entry.name)) walk(path);
+      } else if (SOURCE.test(entry.name)) found.push(repoPath(path));
+    }
+  };
+  walk(join(ROOT, folder));
+  return found.sort();
+}
+
+// ---------------------------------------------------------------- scanning
+
+interface Literal {
+  /** Offset of the opening quote. */
+  start: number;
+  /** Offset just past the closing quote. */
+  end: number;
+  value: string;
+}
+
+interface Scanned {
+  /** The text with comments, string contents, template text and regular expression bodies blanked (newlines kept). */
+  code: string;
+  /** Every string literal, and every template literal without substitutions. */
+  literals: Literal[];
+}
+
+/** Keywords after which a `/` starts a regular expression, not a division. */
+const REGEX_AFTER_WORD = new Set([
+  "return",
+  "typeof",
+  "instanceof",
+  "in",
+  "of",
+  "new",
+  "delete",
+  "void",
+  "throw",
+  "case",
+  "do",
+  "else",
+  "yield",
+  "await",
+]);
+const REGEX_AFTER_CHAR = new Set([..."(,=:[!&|?{};+-*%<>~^"]);
+
+function scan(text: string): Scanned {
+  const out = text.split("");
+  const literals: Literal[] = [];
+  const blank = (from: number, to: number) => {
+    for (let k = from; k < to && k < out.length; k++) if (out[k] !== "\n") out[k] = " ";
+  };
+  const n = text.length;
+  /** One entry per open `{`: true when it is a template's `${`. */
+  const braces: boolean[] = [];
+  let last = -1; // offset of the last significant character of code
+
+  const regexAllowed = () => {
+    if (last < 0) return true;
+    const c = text[last]!;
+    if (REGEX_AFTER_CHAR.has(c)) return true;
+    if (!/[\w$]/.test(c)) return false;
+    let k = last;
+    while (k > 0 && /[\w$]/.test(text[k - 1]!)) k--;
+    return REGEX_AFTER_WORD.has(text.slice(k, last + 1)) && text[k - 1] !== ".";
+  };
+
+  /** Template text from `from` on; returns where code resumes. `open` is the backtick's offset, or -1 after a substitution. */
+  const template = (from: number, open: number): number => {
+    let j = from;
+    while (j < n && text[j] !== "`" && !(text[j] === "$" && text[j + 1] === "{")) j += text[j] === "\\" ? 2 : 1;
+    j = Math.min(j, n);
+    if (text[j] === "$") {
+      blank(from, j + 2);
+      braces.push(true);
+      last = j + 1;
+      return j + 2;
+    }
+    if (open >= 0) literals.push({ start: open, end: j + 1, value: text.slice(from, j) });
+    blank(from, j);
+    last = j;
+    return j + 1;
+  };
+
+  let i = 0;
+  if (text.startsWith("#!")) {
+    i = text.indexOf("\n") < 0 ? n : text.indexOf("\n");
+    blank(0, i);
+  }
+  while (i < n) {
+    const c = text[i]!;
+    if (c === "/" && text[i + 1] === "/") {
+      const end = text.indexOf("\n", i) < 0 ? n : text.indexOf("\n", i);
+      blank(i, end);
+      i = end;
+    } else if (c === "/" && text[i + 1] === "*") {
+      const end = text.indexOf("*/", i + 2) < 0 ? n : text.indexOf("*/", i + 2) + 2;
+      blank(i, end);
+      i = end;
+    } else if (c === '"' || c === "'") {
+      let j = i + 1;
+      while (j < n && text[j] !== c && text[j] !== "\n") j += text[j] === "\\" ? 2 : 1;
+      j = Math.min(j, n);
+      literals.push({ start: i, end: j + 1, value: text.slice(i + 1, j) });
+      blank(i + 1, j);
+      last = j;
+      i = j + 1;
+    } else if (c === "`") {
+      i = template(i + 1, i);
+    } else if (c === "}" && braces.at(-1) === true) {
+      braces.pop();
+      blank(i, i + 1);
+      i = template(i + 1, -1);
+    } else if (c === "/" && regexAllowed()) {
+      let j = i + 1;
+      let inClass = false;
+      while (j < n && text[j] !== "\n") {
+        if (text[j] === "\\") j++;
+        else if (text[j] === "[") inClass = true;
+        else if (text[j] === "]") inClass = false;
+        else if (text[j] === "/" && !inClass) break;
+        j++;
+      }
+      blank(i + 1, j);
+      j++;
+      while (j < n && /[a-z]/.test(text[j]!)) j++;
+      last = j - 1;
+      i = j;
+    } else {
+      if (c === "{") braces.push(false);
+      else if (c === "}") braces.pop();
+      if (!/\s/.test(c)) last = i;
+      i++;
+    }
+  }
+  return { code: out.join(""), literals };
+}
+
+const cache = new Map<string, Scanned & { text: string }>();
+/** A repo file, read and scanned once. */
+function source(path: string): Scanned & { text: string } {
+  let s = cache.get(path);
+  if (!s) {
+    const text = readFileSync(join(ROOT, path), "utf8");
+    s = { text, ...scan(text) };
+    cache.set(path, s);
+  }
+  return s;
+}
+
+const lineAt = (text: string, offset: number) => text.slice(0, offset).split("\n").length;
+
+interface Import {
+  from: string;
+  line: number;
+  specifier: string;
+  /** The repo-relative file a relative specifier names (`.js` read as `.ts` when only that exists), or null for a bare one. */
+  target: string | null;
+}
+
+function resolveSpecifier(from: string, specifier: string): string | null {
+  if (!specifier.startsWith(".") && !specifier.startsWith("/")) return null;
+  const absolute = resolve(dirname(join(ROOT, from)), specifier);
+  if (!existsSync(absolute) && /\.[cm]?js$/.test(absolute)) {
+    const ts = absolute.replace(/js$/, "ts");
+    if (existsSync(ts)) return repoPath(ts);
+  }
+  return repoPath(absolute);
+}
+
+/** The string literals of a scanned text that are module specifiers: after `from` (`import … from`, `export … from`), after `import` (`import "…"`), or the one argument of `import(…)`. */
+function specifierLiterals({ code, literals }: Scanned): Literal[] {
+  return literals.filter((literal) => {
+    // Not preceded by an identifier character or a dot: `from` and `import` as words, not `x.from`.
+    const before = code.slice(Math.max(0, literal.start - 200), literal.start);
+    if (/(?:^|[^\w$.])(?:from|import)\s*$/.test(before)) return true;
+    return /(?:^|[^\w$.])import\s*\(\s*$/.test(before) && /^\s*[,)]/.test(code.slice(literal.end, literal.end + 50));
+  });
+}
+
+/** The imports of a repo file, with what each names. */
+function imports(path: string): Import[] {
+  const scanned = source(path);
+  return specifierLiterals(scanned).map((literal) => ({
+    from: path,
+    line: lineAt(scanned.text, literal.start),
+    specifier: literal.value,
+    target: resolveSpecifier(path, literal.value),
+  }));
+}
+
+/** Line count as `wc -l` gives it. */
+const lineCount = (text: string) => text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+
+/** Every class of a scanned text with its size in lines, from `class X` to its closing brace. */
+function classes({ text, code }: { text: string; code: string }): { name: string; line: number; lines: number }[] {
+  const found: { name: string; line: number; lines: number }[] = [];
+  for (
+    const m of code.matchAll(/(?<![\w$.])class(?:\s+([A-Za-z_$][\w$]*))?(?=\s*[<{]|\s+extends\b|\s+implements\b)/g)
+  ) {
+    // The body's brace is the first `{` outside the type parameters and the extends clause's arguments.
+    let k = m.index! + m[0].length;
+    let depth = 0;
+    for (; k < code.length; k++) {
+      const c = code[k];
+      if (c === "=" && code[k + 1] === ">") k++;
+      else if (c === "<" || c === "(" || c === "[") depth++;
+      else if (c === ">" || c === ")" || c === "]") depth--;
+      else if (c === "{" && depth === 0) break;
+      else if (c === "{") {
+        // An object type inside type arguments: skip it whole.
+        let inner = 1;
+        while (inner > 0 && ++k < code.length) inner += code[k] === "{" ? 1 : code[k] === "}" ? -1 : 0;
+      }
+    }
+    let open = 0;
+    let end = k;
+    for (; end < code.length; end++) {
+      if (code[end] === "{") open++;
+      else if (code[end] === "}" && --open === 0) break;
+    }
+    const line = lineAt(text, m.index!);
+    found.push({ name: m[1] ?? "(anonymous)", line, lines: lineAt(text, end) - line + 1 });
+  }
+  return found;
+}
+
+// ---------------------------------------------------------------- the tree
+
+const SRC = sourceFiles("src");
+const RUNTIMES = sourceFiles("runtimes");
+const isUnder = (path: string | null, folder: string) => path !== null && path.startsWith(folder);
+const inPostmaster = (path: string | null) => isUnder(path, "src/postmaster/");
+const inWorker = (path: string | null) => isUnder(path, "src/worker/");
+const inSharedBase = (path: string) => isUnder(path, "src/") && !inPostmaster(path) && !inWorker(path);
+/** The runtime leaf a path is in (`node`, `deno`, `bun`, or any other folder of runtimes/ but shared/), or null. */
+const leafOf = (path: string | null): string | null => {
+  const m = path?.match(/^runtimes\/([^/]+)\//);
+  return m && `runtimes/${m[1]}/` !== RUNTIMES_SHARED ? m[1]! : null;
+};
+const where = (i: Import) => `${i.from}:${i.line} imports "${i.specifier}"`;
+const report = (what: string, offenders: string[]) => `${what} (${offenders.length}):\n  ${offenders.join("\n  ")}`;
+
+// ---------------------------------------------------------------- the rules
+
+test(`architecture: no file under src/ or runtimes/ is over ${MAX_FILE_LINES} lines`, () => {
+  assert.ok(SRC.length > 0 && RUNTIMES.length > 0, "found no source files under src/ and runtimes/");
+  const offenders = [...SRC, ...RUNTIMES]
+    .map((path) => ({ path, lines: lineCount(source(path).text) }))
+    .filter((f) => f.lines > MAX_FILE_LINES)
+    .map((f) => `${f.path}: ${f.lines} lines`);
+  if (offenders.length > 0) assert.fail(report(`files over ${MAX_FILE_LINES} lines`, offenders));
+});
+
+test(`architecture: no class under src/ or runtimes/ is over ${MAX_CLASS_LINES} lines`, () => {
+  const all = [...SRC, ...RUNTIMES].flatMap((path) => classes(source(path)).map((c) => ({ path, ...c })));
+  assert.ok(all.length > 0, "found no class at all: the scanner is broken");
+  const offenders = all
+    .filter((c) => c.lines > MAX_CLASS_LINES)
+    .map((c) => `${c.path}:${c.line} class ${c.name}: ${c.lines} lines`);
+  if (offenders.length > 0) assert.fail(report(`classes over ${MAX_CLASS_LINES} lines`, offenders));
+});
+
+test("architecture: src/ imports only src/ (no runtime module, no package, nothing outside src/)", () => {
+  const offenders = SRC.flatMap(imports).filter((i) => !isUnder(i.target, "src/")).map(where);
+  if (offenders.length > 0) assert.fail(report("imports from src/ of something outside src/", offenders));
+});
+
+test("architecture: src/ is type-checked as ECMAScript only (tsconfig.core.json: lib ES2022, no types), in npm run check", () => {
+  const core = JSON.parse(readFileSync(join(ROOT, "tsconfig.core.json"), "utf8"));
+  assert.deepEqual(core.compilerOptions.lib, ["ES2022"]);
+  assert.deepEqual(core.compilerOptions.types, []);
+  assert.deepEqual(core.include, ["src"]);
+  assert.equal(core.extends, undefined, "the core check must not inherit runtime types");
+  assert.match(readFileSync(join(ROOT, "scripts", "check.mjs"), "utf8"), /tsconfig\.core\.json/);
+});
+
+test("architecture: src/postmaster/ and src/worker/ never import each other", () => {
+  const offenders = SRC.flatMap(imports)
+    .filter((i) => (inPostmaster(i.from) && inWorker(i.target)) || (inWorker(i.from) && inPostmaster(i.target)))
+    .map(where);
+  if (offenders.length > 0) assert.fail(report("imports between src/postmaster/ and src/worker/", offenders));
+});
+
+test("architecture: the shared base (src/ outside postmaster/ and worker/) imports neither src/postmaster/ nor src/worker/", () => {
+  const offenders = SRC.filter(inSharedBase)
+    .flatMap(imports)
+    .filter((i) => inPostmaster(i.target) || inWorker(i.target))
+    .map(where);
+  if (offenders.length > 0) {
+    assert.fail(report("imports of src/postmaster/ or src/worker/ from the shared base", offenders));
+  }
+});
+
+test("architecture: a runtime leaf imports only itself, runtimes/shared/, runtimes/detect.ts and src/ (never another leaf)", () => {
+  const offenders = RUNTIMES.filter((path) => leafOf(path) !== null)
+    .flatMap(imports)
+    .filter((i) =>
+      i.target !== null &&
+      leafOf(i.target) !== leafOf(i.from) &&
+      !isUnder(i.target, RUNTIMES_SHARED) &&
+      i.target !== RUNTIMES_DETECT &&
+      !isUnder(i.target, "src/")
+    )
+    .map((i) => `${where(i)}${leafOf(i.target) ? ` (the ${leafOf(i.target)} leaf)` : ""}`);
+  if (offenders.length > 0) assert.fail(report("imports from a runtime leaf outside what it may import", offenders));
+});
+
+test("architecture: only runtimes/detect.ts names a runtime leaf; runtimes/shared/ and the other files of runtimes/ do not", () => {
+  const offenders = RUNTIMES.filter((path) => leafOf(path) === null && path !== RUNTIMES_DETECT)
+    .flatMap(imports)
+    .filter((i) => leafOf(i.target) !== null)
+    .map(where);
+  if (offenders.length > 0) assert.fail(report("imports of a runtime leaf from outside runtimes/detect.ts", offenders));
+});
+
+test(`architecture: a slot's phase is assigned only in ${SLOT_TABLE}`, () => {
+  const files = [...SRC, ...RUNTIMES, ...["mod.ts", "worker.ts"].filter((f) => existsSync(join(ROOT, f)))];
+  const offenders: string[] = [];
+  for (const path of files) {
+    if (path === SLOT_TABLE) continue;
+    const { text, code } = source(path);
+    // `.phase =` and the compound assignments (`??=` …), not `==` or `===`.
+    for (const m of code.matchAll(/(?:\?\.|\.)\s*phase\s*(?:[-+*/%&|^]|\*\*|<<|>>>?|&&|\|\||\?\?)?=(?![=>])/g)) {
+      offenders.push(`${path}:${lineAt(text, m.index!)}: ${text.split("\n")[lineAt(text, m.index!) - 1]!.trim()}`);
+    }
+    // `["phase"] =`: the name is blank in `code`, so it is read from the text at the same offset.
+    for (const m of code.matchAll(/\[\s*(["'`]) {5}\1\s*\]\s*=(?![=>])/g)) {
+      if (/^\[\s*(["'`])phase\1/.test(text.slice(m.index!))) {
+        offenders.push(`${path}:${lineAt(text, m.index!)}: ${text.split("\n")[lineAt(text, m.index!) - 1]!.trim()}`);
+      }
+    }
+  }
+  if (offenders.length > 0) assert.fail(report(`assignments of .phase outside ${SLOT_TABLE}`, offenders));
+});
+
+test("architecture: every src/ file is imported by at least one unit test (tests/*.test.ts, tests/<dir>/ but integration/, fixtures/, helpers/)", () => {
+  const unitTests = sourceFiles(
+    "tests",
+    (dir, name) => resolve(dir) !== join(ROOT, "tests") || !NOT_UNIT_TESTS.has(name),
+  )
+    .filter((path) => path.endsWith(".test.ts"));
+  assert.ok(unitTests.length > 0, "found no unit test");
+  const imported = new Set(unitTests.flatMap(imports).map((i) => i.target));
+  const offenders = SRC.filter((path) => !imported.has(path));
+  if (offenders.length > 0) assert.fail(report("src/ files no unit test imports", offenders));
+});
+
+// ---------------------------------------------------------------- the scanner itself
+
+test("architecture: the scanner reads imports and skips comments, strings, templates and regular expressions", () => {
+  const sample = [
+    `#!/usr/bin/env node`,
+    `import a from "./a.ts";`,
+    `import type { B } from './b.ts';`,
+    `import {`,
+    `  c,`,
+    `  type D,`,
+    `} from "./c.ts";`,
+    `import "./side.ts";`,
+    `export * from "./e.ts";`,
+    `export { f } from "./f.ts";`,
+    `const g = await import("./g.ts");`,
+    `type H = typeof import("./h.ts");`,
+    `const i = await import(\`./i.ts\`);`,
+    `// import x from "./comment.ts";`,
+    `/** @example`,
+    ` * import { y } from "bgworker";`,
+    ` */`,
+    `const s = 'import z from "./string.ts"';`,
+    'const t = `${`x`} from "./template-text.ts" ${ { from: "./object.ts" }.from }`;',
+    `const r = /from "\\.\\/regex.ts"/;`,
+    `const q = x / 2; const w = "import('./not-dynamic.ts')";`,
+    `const slot = { phase: "a" }; if (slot.phase === "a") slot.phase = "b";`,
+    `class Outer<T extends { a: 1 }> extends Base<() => void> {`,
+    `  m() { return \`}\${"}"}\`; }`,
+    `}`,
+  ].join("\n");
+  const scanned = scan(sample);
+  const { code } = scanned;
+  const specifiers = specifierLiterals(scanned).map((l) => l.value);
+  assert.deepEqual(specifiers, [
+    "./a.ts",
+    "./b.ts",
+    "./c.ts",
+    "./side.ts",
+    "./e.ts",
+    "./f.ts",
+    "./g.ts",
+    "./h.ts",
+    "./i.ts",
+  ]);
+  assert.equal(code.length, sample.length);
+  assert.equal(code.split("\n").length, sample.split("\n").length);
+  assert.doesNotMatch(code, /comment|bgworker|string\.ts|regex|template-text/);
+  assert.match(code, /\{ from: " {11}" \}\.from/, "a template's substitution stays code");
+  const outer = code.lastIndexOf("class Outer");
+  assert.equal(code.slice(outer).replace(/[^{}]/g, ""), "{}{{}}", "braces inside strings and templates are blank");
+  assert.deepEqual(classes({ text: sample, code }), [{ name: "Outer", line: 23, lines: 3 }]);
+});
