@@ -22,24 +22,20 @@ export { BackgroundWorkerError } from "./src/errors.ts";
 export type { BackgroundWorker, BackgroundWorkerEntry, Datum } from "./src/worker_spec.ts";
 export type { BackgroundWorkerHandle, WorkerStatus } from "./src/handle.ts";
 export type { SignalName } from "./src/signal_names.ts";
-export { Latch, type SignalHandler } from "./src/worker/state.ts";
-export { resetLatch, setLatch, waitLatch } from "./src/worker/latch.ts";
+export { Latch, resetLatch, setLatch } from "./src/worker/latch.ts";
+export { waitLatch } from "./src/worker/wait_latch.ts";
 export { elog } from "./src/worker/elog.ts";
 export type { LogLevel } from "./src/log_level.ts";
-export { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals, pqsignal } from "./src/worker/signals.ts";
+export { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals, pqsignal, type SignalHandler } from "./src/worker/signals.ts";
 export { getNamedLWLockTranche, shmemInitStruct } from "./src/worker/shmem.ts";
 export { backgroundWorkerInitializeConnection, backgroundWorkerInitializeConnectionByOid, type WorkerConnection, type WorkerTransaction } from "./src/worker/database.ts";
 export type { ShmemStruct } from "./src/shmem/attachment.ts";
 export type { LWLock, LWLockMode } from "./src/shmem/lwlock.ts";
+export { myBgworkerEntry, myLatch, myProcPid, postmasterIsAlive, procExit } from "./src/worker/identity.ts";
 export {
   getBackgroundWorkerPid,
-  myBgworkerEntry,
-  myLatch,
-  myProcPid,
-  postmasterIsAlive,
-  procExit,
   registerDynamicBackgroundWorker,
   terminateBackgroundWorker,
   waitForBackgroundWorkerShutdown,
   waitForBackgroundWorkerStartup,
-} from "./src/worker/api.ts";
+} from "./src/worker/handle_functions.ts";

@@ -2,28 +2,25 @@
  * The life of a worker process, PostgreSQL's `BackgroundWorkerMain`: wait
  * for the start parameters, rebuild `myBgworkerEntry` from them, report in,
  * import the library, run the function, and turn the outcome into an exit
- * code. Also the process-wide wiring: signals, the channel, and the
- * postmaster's death.
+ * code. The wiring of signals and of the channel is set up here, once; what
+ * they do lives in signals.ts and channel.ts. The start path writes the
+ * worker's state and imports nothing of the public API: the API subscribes
+ * to the state (see state.ts).
  *
  * @module
  */
 
-import { BackgroundWorkerError, errorText } from "../errors.ts";
-import type { PostmasterMessage, StartMessage, WireError } from "../protocol.ts";
+import { errorText } from "../errors.ts";
+import type { StartMessage } from "../protocol.ts";
 import { SegmentAttachment } from "../shmem/attachment.ts";
-import { rebuildWorkerEntry } from "../worker_spec.ts";
-import { refreshWorkerBindings } from "./api.ts";
+import { type BackgroundWorkerEntry, rebuildWorkerEntry } from "../worker_spec.ts";
+import { listenToPostmaster } from "./channel.ts";
 import { elog } from "./elog.ts";
 import type { WorkerPort } from "./port.ts";
 import { deliverSignal, HANDLED_SIGNALS } from "./signals.ts";
-import { exitWorker, workerState } from "./state.ts";
+import { exitWorker, updateWorkerState, workerState } from "./state.ts";
 
-/**
- * Milliseconds a worker that asked to hear of the postmaster's death
- * (`WL_POSTMASTER_DEATH`) gets to clean up before it is made to exit: no
- * worker outlives its postmaster for long, whatever its code does.
- */
-export const ORPHAN_GRACE_MS = 500;
+export { ORPHAN_GRACE_MS } from "./channel.ts";
 
 /**
  * What the entry point of a worker process adds to the bootstrap.
@@ -51,43 +48,20 @@ export interface BootstrapOptions {
  */
 export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions = {}): void {
   const state = workerState();
-  state.port = port;
+  updateWorkerState({ port });
   for (const signal of HANDLED_SIGNALS) {
     const remove = port.onSignal(signal, () => deliverSignal(signal));
     if (signal === "SIGTERM") state.removeSigtermListener = remove;
   }
   port.onUncaught((error) => fatal(`uncaught error in background worker: ${errorText(error)}`));
-  port.onDisconnect(() => onPostmasterDeath(port));
-  let started = false;
-  port.onMessage((raw) => {
-    const message = raw as PostmasterMessage;
-    switch (message?.type) {
-      case "start":
-        if (started) return;
-        started = true;
-        void startWorker(port, message);
-        return;
-      case "notify": {
-        const count = ++state.newsSeq;
-        state.news.set(`${message.slot}:${message.generation}`, { count, status: message.status, pid: message.pid });
-        for (const wake of [...state.newsWatchers]) wake();
-        // PostgreSQL signals the notify pid with SIGUSR1, which sets its latch.
-        deliverSignal("SIGUSR1");
-        return;
-      }
-      case "ping":
-        // Only a spare is pinged: it has time to spare, a cold-started worker must not wait for this.
-        if (!started) warmUp(port, options.preload ?? [], message.sharedMemory);
-        return;
-      case "reply": {
-        const pending = state.requests.get(message.id);
-        if (!pending) return;
-        state.requests.delete(message.id);
-        if (message.ok) pending.resolve({ value: message.value, seq: state.newsSeq });
-        else pending.reject(fromWireError(message.error));
-        return;
-      }
-    }
+  listenToPostmaster(port, {
+    start: (message) => {
+      startWorker(port, message).catch((error) => {
+        // Thrown after an exit was asked for (a runtime whose exit waits for a message to be written lets code run on): not news.
+        if (state.exitCode === null) fatal(`uncaught error in background worker: ${errorText(error)}`);
+      });
+    },
+    ping: (message) => warmUp(port, options.preload ?? [], message.sharedMemory),
   });
   // Booted: a spare now waits for its start message, a cold-started worker already has it on the way.
   void port.send({ type: "ready" });
@@ -111,15 +85,14 @@ function warmUp(port: WorkerPort, preload: readonly string[], sharedMemory: bool
 
 async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory, database }: StartMessage): Promise<void> {
   const state = workerState();
-  state.postmasterPid = postmasterPid;
-  state.database = database ?? null;
+  let entry: BackgroundWorkerEntry;
   try {
-    state.entry = rebuildWorkerEntry(encoded);
+    entry = rebuildWorkerEntry(encoded);
   } catch (error) {
     return fatal(`could not rebuild the background worker's start parameters: ${errorText(error)}`);
   }
-  refreshWorkerBindings();
-  const entry = state.entry;
+  // Before the library is imported: its top level may read myBgworkerEntry.
+  updateWorkerState({ entry, postmasterPid, database: database ?? null });
   port.setTitle(title);
   const unavailable = sharedMemory && "unavailable" in sharedMemory ? sharedMemory.unavailable : null;
   const segment = sharedMemory && !("unavailable" in sharedMemory) ? sharedMemory : null;
@@ -155,41 +128,16 @@ async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postm
   try {
     await main(entry.bgw_main_arg);
   } catch (error) {
+    // main called procExit and threw on the way out: the code it gave stands.
+    if (state.exitCode !== null) return;
     await elog("ERROR", errorText(error));
     return void exitWorker(1);
   }
   exitWorker(0);
 }
 
-function onPostmasterDeath(port: WorkerPort): void {
-  const state = workerState();
-  if (state.postmasterDead) return;
-  state.postmasterDead = true;
-  for (const pending of state.requests.values()) pending.reject(new Error("the postmaster is gone"));
-  state.requests.clear();
-  const watchers = [...state.deathWatchers];
-  // Nobody listens for the death: exit now. Otherwise let them hear of it, within a bound.
-  if (watchers.length === 0) port.exit(1);
-  for (const wake of watchers) wake();
-  port.setTimer(ORPHAN_GRACE_MS, () => port.exit(1));
-}
-
 function fatal(message: string): void {
   // exit waits for the line to be written.
   void elog("FATAL", message);
   exitWorker(1);
-}
-
-function fromWireError(wire: WireError): Error {
-  if (wire.name === "BackgroundWorkerError" && wire.worker !== undefined) {
-    const prefix = `background worker "${wire.worker}": `;
-    return new BackgroundWorkerError(wire.message.startsWith(prefix) ? wire.message.slice(prefix.length) : wire.message, {
-      worker: wire.worker,
-      field: wire.field,
-      code: (wire.code ?? "invalid_parameter_value") as never,
-    });
-  }
-  const error = new Error(wire.message);
-  error.name = wire.name;
-  return error;
 }

@@ -12,7 +12,7 @@ import { BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_BYPASS_ALLOWCONN, BGWORK
 import { BackgroundWorkerError } from "../errors.ts";
 import { quoteIdent } from "../quote_ident.ts";
 import type { DatabaseClient } from "./port.ts";
-import { request } from "./requests.ts";
+import { request } from "./channel.ts";
 import { requirePort, workerState } from "./state.ts";
 
 /**

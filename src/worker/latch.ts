@@ -1,15 +1,28 @@
 /**
- * Latches, as PostgreSQL's `latch.c` offers them to a background worker: a
- * flag that `setLatch` raises and `waitLatch` sleeps on, together with a
- * timeout and the postmaster's death.
+ * The latch, PostgreSQL's `Latch` as a background worker uses it: a flag
+ * that `setLatch` raises and `resetLatch` clears. Sleeping on one is
+ * `waitLatch` (wait_latch.ts), which also needs the worker's state; this
+ * file needs nothing, so the state can own a latch without a cycle.
  *
  * @module
  */
 
-import { WL_EXIT_ON_PM_DEATH, WL_LATCH_SET, WL_POSTMASTER_DEATH, WL_TIMEOUT } from "../constants.ts";
-import { type Latch, workerState } from "./state.ts";
-
-export { Latch } from "./state.ts";
+/**
+ * A latch: a flag `setLatch` raises and `waitLatch` sleeps on.
+ *
+ * @example
+ * ```ts
+ * import { Latch, setLatch } from "bgworker/worker";
+ * const latch = new Latch();
+ * setLatch(latch);
+ * ```
+ */
+export class Latch {
+  /** Whether the latch is set. */
+  isSet = false;
+  /** Sleepers to wake when it is set. */
+  readonly sleepers: Set<() => void> = new Set();
+}
 
 /**
  * Set a latch, waking whoever waits on it.
@@ -23,6 +36,7 @@ export { Latch } from "./state.ts";
 export function setLatch(latch: Latch): void {
   if (latch.isSet) return;
   latch.isSet = true;
+  // A copy: a woken sleeper removes itself from the set.
   for (const wake of [...latch.sleepers]) wake();
 }
 
@@ -38,53 +52,4 @@ export function setLatch(latch: Latch): void {
  */
 export function resetLatch(latch: Latch): void {
   latch.isSet = false;
-}
-
-/**
- * Sleep until one of `events` happens, and return the bits of those that did:
- * `WL_LATCH_SET` (the latch is set), `WL_TIMEOUT` (after `timeoutMs`),
- * `WL_POSTMASTER_DEATH` (the postmaster is gone). With `WL_EXIT_ON_PM_DEATH`
- * the process exits with code 1 when the postmaster dies.
- *
- * @example
- * ```ts
- * import { myLatch, resetLatch, waitLatch, WL_EXIT_ON_PM_DEATH, WL_LATCH_SET, WL_TIMEOUT } from "bgworker/worker";
- * for (;;) {
- *   const rc = await waitLatch(myLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10_000);
- *   resetLatch(myLatch);
- *   if (rc & WL_TIMEOUT) doPeriodicWork();
- * }
- * ```
- */
-export function waitLatch(latch: Latch, events: number, timeoutMs = -1): Promise<number> {
-  const state = workerState();
-  const wantsDeath = (events & (WL_POSTMASTER_DEATH | WL_EXIT_ON_PM_DEATH)) !== 0;
-  const ready = (): number => {
-    let result = 0;
-    if ((events & WL_LATCH_SET) && latch.isSet) result |= WL_LATCH_SET;
-    if (wantsDeath && state.postmasterDead) {
-      if (events & WL_EXIT_ON_PM_DEATH) state.port?.exit(1);
-      result |= WL_POSTMASTER_DEATH;
-    }
-    return result;
-  };
-  const now = ready();
-  if (now !== 0) return Promise.resolve(now);
-  if ((events & WL_TIMEOUT) && timeoutMs <= 0) return Promise.resolve(WL_TIMEOUT);
-  return new Promise((resolve) => {
-    let timer: unknown = null;
-    const finish = (result: number) => {
-      latch.sleepers.delete(wake);
-      state.deathWatchers.delete(wake);
-      if (timer !== null) state.port?.clearTimer(timer);
-      resolve(result);
-    };
-    const wake = () => {
-      const result = ready();
-      if (result !== 0) finish(result);
-    };
-    latch.sleepers.add(wake);
-    if (wantsDeath) state.deathWatchers.add(wake);
-    if ((events & WL_TIMEOUT) && state.port) timer = state.port.setTimer(timeoutMs, () => finish(WL_TIMEOUT));
-  });
 }

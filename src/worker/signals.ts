@@ -15,9 +15,29 @@ import { releaseAllLWLocks } from "../shmem/lwlock.ts";
 import type { SignalName } from "../signal_names.ts";
 import { elog } from "./elog.ts";
 import { setLatch } from "./latch.ts";
-import { exitWorker, type SignalHandler, workerState } from "./state.ts";
+import { endProcess, exitWorker, workerState } from "./state.ts";
 
-/** Signals a worker handles; the others keep the runtime's default action. */
+/**
+ * What a signal does in a worker: a function, bgworker's default for that
+ * signal, or nothing.
+ *
+ * @example
+ * ```ts
+ * import { pqsignal, type SignalHandler } from "bgworker/worker";
+ * const previous: SignalHandler = pqsignal("SIGINT", "ignore");
+ * ```
+ */
+export type SignalHandler = (() => void) | "default" | "ignore";
+
+/**
+ * Signals a worker handles; the others keep the runtime's default action.
+ *
+ * @example
+ * ```ts
+ * import { HANDLED_SIGNALS } from "./signals.ts";
+ * HANDLED_SIGNALS.includes("SIGHUP"); // true
+ * ```
+ */
 export const HANDLED_SIGNALS: readonly SignalName[] = ["SIGTERM", "SIGHUP", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGQUIT"];
 
 function runDefault(signal: SignalName): void {
@@ -42,7 +62,8 @@ function runDefault(signal: SignalName): void {
       break;
     }
     case "SIGQUIT":
-      state.port?.exit(2);
+      // PostgreSQL's quickdie: no cleanup, the postmaster treats exit 2 as a crash and reinitializes.
+      if (state.port) endProcess(state.port, 2);
       break;
     case "SIGUSR1":
       setLatch(state.latch);

@@ -1,8 +1,13 @@
 /**
- * The state of a worker process, in one place. It lives on `globalThis`
- * under a registered symbol so that two copies of bgworker in one process
- * (say, the bootstrap's and the user's, resolved through different paths)
- * still share one `myBgworkerEntry` and one `myLatch`.
+ * The state of a worker process, as data, in one place. It lives on
+ * `globalThis` under a registered symbol so that two copies of bgworker in
+ * one process (say, the bootstrap's and the user's, resolved through
+ * different paths) still share one `myBgworkerEntry` and one `myLatch`.
+ *
+ * Whoever writes what others mirror (the port, the entry) does it with
+ * `updateWorkerState`, which tells the subscribers of `onWorkerStateChange`:
+ * that is how the public bindings learn of the start, without the start
+ * path importing the public API.
  *
  * @module
  */
@@ -12,34 +17,35 @@ import type { SegmentAttachment } from "../shmem/attachment.ts";
 import { releaseAllLWLocks } from "../shmem/lwlock.ts";
 import type { SignalName } from "../signal_names.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
+import { Latch } from "./latch.ts";
 import type { WorkerPort } from "./port.ts";
+import type { SignalHandler } from "./signals.ts";
 
 /**
- * A latch: a flag `setLatch` raises and `waitLatch` sleeps on.
+ * The latest notification about one handle, and its sequence number.
  *
  * @example
  * ```ts
- * import { Latch, setLatch } from "bgworker/worker";
- * const latch = new Latch();
- * setLatch(latch);
+ * import type { HandleNews } from "./state.ts";
+ * const news: HandleNews = { count: 1, status: 0, pid: 4242 };
  * ```
  */
-export class Latch {
-  /** Whether the latch is set. */
-  isSet = false;
-  /** Sleepers to wake when it is set. */
-  readonly sleepers: Set<() => void> = new Set();
-}
-
-/** What a signal does in a worker: a function, bgworker's default, or nothing. */
-export type SignalHandler = (() => void) | "default" | "ignore";
-
-/** The latest notification about one handle, and its sequence number. */
 export interface HandleNews {
   count: number;
   status: number;
   pid: number | null;
 }
+
+/**
+ * Told of every `updateWorkerState`, with the state after it.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerStateListener } from "./state.ts";
+ * const log: WorkerStateListener = (state) => console.log(state.entry?.bgw_name);
+ * ```
+ */
+export type WorkerStateListener = (state: Readonly<WorkerState>) => void;
 
 /**
  * Everything a worker process knows about itself.
@@ -55,6 +61,8 @@ export interface WorkerState {
   entry: BackgroundWorkerEntry | null;
   postmasterPid: number;
   postmasterDead: boolean;
+  /** The first exit code asked for; once set, the process is on its way out and a throw on the way is not news. */
+  exitCode: number | null;
   /** Sleepers that asked to hear of the postmaster's death. */
   deathWatchers: Set<() => void>;
   latch: Latch;
@@ -77,28 +85,22 @@ export interface WorkerState {
   database: WorkerDatabase | null;
   /** `backgroundWorkerInitializeConnection` was called (it may be called once). */
   connectionInitialized: boolean;
+  /** Subscribers of `onWorkerStateChange`: every loaded copy of the modules that mirror the state. */
+  listeners: Set<WorkerStateListener>;
 }
 
 const KEY = Symbol.for("bgworker.worker.state");
 
-/**
- * The process's worker state, created on first use.
- *
- * @example
- * ```ts
- * import { workerState } from "./state.ts";
- * if (workerState().postmasterDead) console.log("orphaned");
- * ```
- */
-export function workerState(): WorkerState {
-  const global = globalThis as unknown as Record<symbol, WorkerState | undefined>;
-  return global[KEY] ??= {
+/** A state as a process starts with; the latch and the listeners are given, as a reset keeps them. */
+function initialState(latch: Latch, listeners: Set<WorkerStateListener>): WorkerState {
+  return {
     port: null,
     entry: null,
     postmasterPid: 0,
     postmasterDead: false,
+    exitCode: null,
     deathWatchers: new Set(),
-    latch: new Latch(),
+    latch,
     signalsBlocked: true,
     pendingSignals: new Set(),
     handlers: new Map(),
@@ -112,7 +114,79 @@ export function workerState(): WorkerState {
     shmemUnavailable: "shared memory is not mapped yet",
     database: null,
     connectionInitialized: false,
+    listeners,
   };
+}
+
+/**
+ * The process's worker state, created on first use.
+ *
+ * @example
+ * ```ts
+ * import { workerState } from "./state.ts";
+ * if (workerState().postmasterDead) console.log("orphaned");
+ * ```
+ */
+export function workerState(): WorkerState {
+  const global = globalThis as unknown as Record<symbol, WorkerState | undefined>;
+  return global[KEY] ??= initialState(new Latch(), new Set());
+}
+
+/**
+ * Write fields that other modules mirror, then tell them. The start path
+ * writes the state through this and knows nothing of who listens.
+ *
+ * @example
+ * ```ts
+ * import { updateWorkerState } from "./state.ts";
+ * updateWorkerState({ entry: rebuildWorkerEntry(encoded), postmasterPid: 4242 });
+ * ```
+ */
+export function updateWorkerState(changes: Partial<Pick<WorkerState, "port" | "entry" | "postmasterPid" | "database">>): void {
+  const state = Object.assign(workerState(), changes);
+  // A copy: a listener may unsubscribe while it is told.
+  for (const listener of [...state.listeners]) listener(state);
+}
+
+/**
+ * Be told of every `updateWorkerState` from now on; returns the function
+ * that stops it. The public bindings (`myBgworkerEntry`, `myProcPid`)
+ * refresh themselves this way.
+ *
+ * @example
+ * ```ts
+ * import { onWorkerStateChange } from "./state.ts";
+ * let name: string | null = null;
+ * const stop = onWorkerStateChange((state) => name = state.entry?.bgw_name ?? null);
+ * stop();
+ * ```
+ */
+export function onWorkerStateChange(listener: WorkerStateListener): () => void {
+  const { listeners } = workerState();
+  listeners.add(listener);
+  return () => void listeners.delete(listener);
+}
+
+/**
+ * For tests only: give the process a fresh worker state, as a new process
+ * has it, so each test starts clean although the state is process-wide.
+ * The state is a new object, so code of an earlier test still running
+ * keeps the old one; the latch object (a loaded module holds it as
+ * `myLatch`) and the subscribers (loaded modules) carry over, the latch
+ * cleared, and the subscribers are told.
+ *
+ * @example
+ * ```ts
+ * import { resetWorkerStateForTests } from "../src/worker/state.ts";
+ * beforeEach(() => resetWorkerStateForTests());
+ * ```
+ */
+export function resetWorkerStateForTests(): void {
+  const { latch, listeners } = workerState();
+  latch.isSet = false;
+  latch.sleepers.clear();
+  (globalThis as unknown as Record<symbol, WorkerState>)[KEY] = initialState(latch, listeners);
+  updateWorkerState({});
 }
 
 /**
@@ -131,6 +205,23 @@ export function requirePort(caller: string): WorkerPort {
 }
 
 /**
+ * End the process with `code` at once, as `_exit` does: no cleanup. The
+ * code is recorded first, so a throw on the way out (on a runtime whose
+ * exit waits for pending messages) is known not to be the worker's error.
+ *
+ * @example
+ * ```ts
+ * import { endProcess, requirePort } from "./state.ts";
+ * endProcess(requirePort("SIGQUIT"), 2);
+ * ```
+ */
+export function endProcess(port: WorkerPort, code: number): never {
+  const state = workerState();
+  state.exitCode ??= code;
+  return port.exit(code);
+}
+
+/**
  * End the worker process with `code`, releasing the lightweight locks it
  * holds first (PostgreSQL's `LWLockReleaseAll` on the way out).
  *
@@ -143,5 +234,5 @@ export function requirePort(caller: string): WorkerPort {
 export function exitWorker(code: number): never {
   const port = requirePort("procExit");
   releaseAllLWLocks();
-  return port.exit(code);
+  return endProcess(port, code);
 }

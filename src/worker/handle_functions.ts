@@ -1,103 +1,17 @@
 /**
- * The worker-side API: who am I, is my postmaster alive, and the handle
- * functions of the postmaster, as Promises over the worker's channel.
+ * The postmaster's handle functions, from inside a worker: the same names
+ * and answers as on `Postmaster`, as Promises over the worker's channel.
+ * The waits are woken by the notifications the channel receives.
  *
  * @module
  */
 
 import { BGWH_NOT_YET_STARTED, BGWH_POSTMASTER_DIED, BGWH_STOPPED } from "../constants.ts";
 import { notifyPidRequiredError } from "../errors.ts";
-import type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
-import { type BackgroundWorker, type BackgroundWorkerEntry, encodeWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
-import { type Answer, request } from "./requests.ts";
-import { exitWorker, type Latch, requirePort, workerState } from "./state.ts";
-
-/**
- * This worker's registration: a copy rebuilt from the by-value start
- * parameters before the worker's module was imported. Null outside a worker.
- *
- * @example
- * ```ts
- * import { myBgworkerEntry } from "bgworker/worker";
- * const index = Number(myBgworkerEntry?.bgw_main_arg);
- * ```
- */
-export let myBgworkerEntry: BackgroundWorkerEntry | null = workerState().entry;
-
-/**
- * This process's id (PostgreSQL's `MyProcPid`); 0 outside a worker.
- *
- * @example
- * ```ts
- * import { myProcPid } from "bgworker/worker";
- * console.log(`worker ${myProcPid} here`);
- * ```
- */
-export let myProcPid: number = workerState().port?.pid ?? 0;
-
-/**
- * This process's latch: SIGUSR1 and notifications about workers it started set it.
- *
- * @example
- * ```ts
- * import { myLatch, setLatch } from "bgworker/worker";
- * setLatch(myLatch);
- * ```
- */
-export const myLatch: Latch = workerState().latch;
-
-/**
- * Called by the bootstrap once the start parameters are rebuilt, so the
- * bindings above are current in this copy of the module too.
- *
- * @example
- * ```ts
- * import { refreshWorkerBindings } from "./api.ts";
- * refreshWorkerBindings();
- * ```
- */
-export function refreshWorkerBindings(): void {
-  myBgworkerEntry = workerState().entry;
-  myProcPid = workerState().port?.pid ?? 0;
-}
-
-/**
- * Whether the postmaster is alive: its channel is open and it is still this
- * process's parent.
- *
- * @example
- * ```ts
- * import { postmasterIsAlive, procExit } from "bgworker/worker";
- * if (!postmasterIsAlive()) procExit(1);
- * ```
- */
-export function postmasterIsAlive(): boolean {
-  const state = workerState();
-  const port = requirePort("postmasterIsAlive");
-  return !state.postmasterDead && port.parentPid() === state.postmasterPid;
-}
-
-/**
- * Exit the worker process. Code 0 unregisters the worker, 1 asks for a
- * restart after its interval, anything else is a crash. Messages already
- * sent (log lines, requests) are written first, so on some runtimes (Deno)
- * code after the call may run for a moment; the first exit code given is
- * the one the process ends with.
- *
- * @example
- * ```ts
- * import { procExit } from "bgworker/worker";
- * procExit(0);
- * ```
- */
-export function procExit(code: number): never {
-  if (!Number.isInteger(code) || code < 0 || code > 255) throw new RangeError(`procExit: exit code must be an integer from 0 to 255; got ${String(code)}`);
-  return exitWorker(code);
-}
-
-function plainHandle(handle: BackgroundWorkerHandle): { slot: number; generation: number } {
-  return { slot: handle?.slot, generation: handle?.generation };
-}
+import { type BackgroundWorkerHandle, parseHandle, requireHandle, type WorkerStatus } from "../handle.ts";
+import { type BackgroundWorker, encodeWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
+import { type Answer, request } from "./channel.ts";
+import { workerState } from "./state.ts";
 
 /**
  * Register a dynamic worker from this worker. Give `bgw_notify_pid:
@@ -113,7 +27,10 @@ function plainHandle(handle: BackgroundWorkerHandle): { slot: number; generation
 export async function registerDynamicBackgroundWorker(worker: BackgroundWorker): Promise<BackgroundWorkerHandle | null> {
   const entry = validateBackgroundWorker(worker, { dynamic: true });
   const { value } = await request("register", { worker: encodeWorkerEntry(entry) });
-  return value === null ? null : Object.freeze(value as BackgroundWorkerHandle);
+  if (value === null) return null;
+  const handle = parseHandle(value);
+  if (!handle) throw new Error("registerDynamicBackgroundWorker: the postmaster answered with no handle");
+  return Object.freeze(handle);
 }
 
 /**
@@ -126,7 +43,7 @@ export async function registerDynamicBackgroundWorker(worker: BackgroundWorker):
  * ```
  */
 export async function getBackgroundWorkerPid(handle: BackgroundWorkerHandle): Promise<WorkerStatus> {
-  const { value } = await request("getpid", { handle: plainHandle(handle) });
+  const { value } = await request("getpid", { handle: requireHandle(handle) });
   const { status, pid } = value as WorkerStatus;
   return { status, pid };
 }
@@ -141,7 +58,7 @@ export async function getBackgroundWorkerPid(handle: BackgroundWorkerHandle): Pr
  * ```
  */
 export async function terminateBackgroundWorker(handle: BackgroundWorkerHandle): Promise<void> {
-  await request("terminate", { handle: plainHandle(handle) });
+  await request("terminate", { handle: requireHandle(handle) });
 }
 
 /**
@@ -156,7 +73,7 @@ export async function terminateBackgroundWorker(handle: BackgroundWorkerHandle):
  * ```
  */
 export async function waitForBackgroundWorkerStartup(handle: BackgroundWorkerHandle): Promise<WorkerStatus> {
-  return await waitForHandle(handle, "waitForBackgroundWorkerStartup", (s) => s.status !== BGWH_NOT_YET_STARTED) as WorkerStatus;
+  return await waitForHandle(handle, "waitForBackgroundWorkerStartup", (s) => s.status !== BGWH_NOT_YET_STARTED);
 }
 
 /**
@@ -175,15 +92,21 @@ export async function waitForBackgroundWorkerShutdown(handle: BackgroundWorkerHa
   return result.status;
 }
 
+/**
+ * Ask once, then follow the notifications: the postmaster tells this
+ * process of every start and exit of a worker whose notify pid it is, so
+ * only the first answer needs a round trip.
+ */
 async function waitForHandle(
-  handle: BackgroundWorkerHandle,
+  given: BackgroundWorkerHandle,
   caller: string,
   done: (status: WorkerStatus) => boolean,
 ): Promise<WorkerStatus> {
+  const handle = requireHandle(given);
   const state = workerState();
   let answer: Answer;
   try {
-    answer = await request("getpid", { handle: plainHandle(handle) });
+    answer = await request("getpid", { handle });
   } catch (error) {
     if (state.postmasterDead) return { status: BGWH_POSTMASTER_DIED, pid: null };
     throw error;
@@ -191,16 +114,19 @@ async function waitForHandle(
   const first = answer.value as WorkerStatus & { notifyPid: number; name: string };
   let current: WorkerStatus = { status: first.status, pid: first.pid };
   if (done(current) || current.status === BGWH_STOPPED) return current;
-  if (first.notifyPid !== myProcPid) {
+  const myPid = state.port?.pid ?? 0;
+  // Without the notifications this would wait forever: say so instead, as the postmaster's waits do.
+  if (first.notifyPid !== myPid) {
     throw notifyPidRequiredError(caller, {
       worker: first.name,
       notifyPid: first.notifyPid,
-      callerPid: myProcPid,
+      callerPid: myPid,
       callerName: "this process",
       hint: "bgw_notify_pid: myProcPid",
     });
   }
   const key = `${handle.slot}:${handle.generation}`;
+  // Only notifications that came after the answer are news; an older one may describe an earlier state.
   let seen = answer.seq;
   for (;;) {
     const news = state.news.get(key);
