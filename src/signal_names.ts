@@ -45,6 +45,7 @@ const SIGNALS: Record<string, readonly [number, string]> = {
  * ```
  */
 export function describeSignal(signal: string): string {
-  const known = SIGNALS[signal];
+  // Own properties only: a name like "toString" must not find Object.prototype's.
+  const known = Object.hasOwn(SIGNALS, signal) ? SIGNALS[signal] : undefined;
   return known ? `signal ${known[0]}: ${known[1]}` : `signal ${signal}`;
 }
