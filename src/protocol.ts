@@ -77,6 +77,8 @@ export interface WireError {
   worker?: string;
   field?: string;
   code?: string;
+  detail?: string;
+  hint?: string;
 }
 
 /** Postmaster → worker: the answer to a {@link RequestMessage}. */
@@ -186,10 +188,11 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessa
  */
 export function toWireError(error: unknown): WireError {
   if (!(error instanceof Error)) return { name: "Error", message: String(error) };
-  const e = error as Error & { worker?: unknown; field?: unknown; code?: unknown };
+  const e = error as Error & Record<"worker" | "field" | "code" | "detail" | "hint", unknown>;
   const wire: WireError = { name: e.name, message: e.message };
-  if (typeof e.worker === "string") wire.worker = e.worker;
-  if (typeof e.field === "string") wire.field = e.field;
-  if (typeof e.code === "string") wire.code = e.code;
+  for (const key of ["worker", "field", "code", "detail", "hint"] as const) {
+    const value = e[key];
+    if (typeof value === "string") wire[key] = value;
+  }
   return wire;
 }

@@ -145,6 +145,8 @@ export function fromWireError(wire: WireError): Error {
       worker: wire.worker,
       field: wire.field,
       code: (wire.code ?? "invalid_parameter_value") as BackgroundWorkerErrorCode,
+      detail: wire.detail,
+      hint: wire.hint,
     });
   }
   const error = new Error(wire.message);
