@@ -114,7 +114,7 @@ test("parseWorkerMessage: garbage is an invalid message saying why, never an exc
   }
 });
 
-test("toWireError: an error's name and message; a BackgroundWorkerError's worker, field and code too", () => {
+test("toWireError: an error's name and message; a BackgroundWorkerError's worker, field, code, detail and hint too", () => {
   assert.deepEqual(toWireError(new RangeError("bad")), { name: "RangeError", message: "bad" });
   const typed = new BackgroundWorkerError("invalid handle", {
     worker: "w",
@@ -128,6 +128,7 @@ test("toWireError: an error's name and message; a BackgroundWorkerError's worker
     worker: "w",
     field: "handle",
     code: "invalid_handle",
+    detail: "d",
   });
   const noField = new BackgroundWorkerError("too many background workers", {
     worker: "w",
