@@ -18,16 +18,12 @@
  * @module
  */
 
-import type { Postmaster as NodePostmaster } from "./runtimes/node/mod.ts";
+import { importRuntimeModule, type RuntimeModule } from "./runtimes/detect.ts";
 
 export * from "./src/postmaster/public_api.ts";
 
-// Deno and Bun also define process.versions.node, so they are asked first.
-const runtime = "Deno" in globalThis
-  ? await import("./runtimes/deno/mod.ts")
-  : "Bun" in globalThis
-  ? await import("./runtimes/bun/mod.ts")
-  : await import("./runtimes/node/mod.ts");
+// runtimes/detect.ts decides which runtime this is, and loads that runtime's leaf only.
+const runtime = await importRuntimeModule();
 
 /**
  * The postmaster, with the adapter of the runtime this module runs on.
@@ -40,6 +36,6 @@ const runtime = "Deno" in globalThis
  * await pm.stop("fast");
  * ```
  */
-export const Postmaster: typeof NodePostmaster = runtime.Postmaster;
+export const Postmaster: RuntimeModule["Postmaster"] = runtime.Postmaster;
 /** The postmaster's instance type. */
-export type Postmaster = NodePostmaster;
+export type Postmaster = InstanceType<RuntimeModule["Postmaster"]>;

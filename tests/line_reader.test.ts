@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { test } from "node:test";
-import { createLineReader } from "../runtimes/node/line_reader.ts";
+import { createLineReader } from "../runtimes/shared/line_reader.ts";
 
 function collect(maxBytes: number) {
   const lines: string[] = [];

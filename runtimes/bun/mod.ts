@@ -12,11 +12,11 @@
  * @module
  */
 
-import process from "node:process";
 import type { RuntimeAdapter } from "../../src/adapter.ts";
 import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster/postmaster.ts";
-import { bootstrapPath } from "../node/bootstrap_path.ts";
-import { createProcessAdapter } from "../node/process_adapter.ts";
+import { startEmbeddedDatabase } from "../shared/embedded/embedded_database.ts";
+import { createProcessAdapter } from "../shared/process_adapter.ts";
+import { bunWorkerCommand } from "./command.ts";
 
 export * from "../../src/postmaster/public_api.ts";
 
@@ -32,6 +32,6 @@ export * from "../../src/postmaster/public_api.ts";
 export class Postmaster extends CorePostmaster {
   /** @param options the cluster's settings; `adapter` replaces the Bun one */
   constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
-    super({ ...options, adapter: options.adapter ?? createProcessAdapter(() => ({ execPath: process.execPath, args: [bootstrapPath()] })) });
+    super({ ...options, adapter: options.adapter ?? createProcessAdapter(bunWorkerCommand, { startEmbeddedDatabase }) });
   }
 }

@@ -6,7 +6,7 @@
 
 import process from "node:process";
 import { type LibcCalls, mapperFromLibc, requireLinux, type SharedMemoryMapper } from "../../src/shmem/mapper.ts";
-import { listSharedMemory } from "../node/shm_directory.ts";
+import { listSharedMemory } from "../shared/shm_directory.ts";
 
 interface BunFfi {
   dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...args: unknown[]) => unknown> };

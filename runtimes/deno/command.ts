@@ -9,8 +9,8 @@
  * @module
  */
 
-import { bootstrapPath } from "../node/bootstrap_path.ts";
-import type { WorkerCommand } from "../node/process_adapter.ts";
+import { bootstrapPath } from "../shared/bootstrap_path.ts";
+import type { WorkerCommand } from "../shared/worker_command.ts";
 import { denoResolutionFlags, ownCommandLine } from "./config_flags.ts";
 
 interface DenoPermissions {

@@ -15,7 +15,8 @@
 
 import type { RuntimeAdapter } from "../../src/adapter.ts";
 import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster/postmaster.ts";
-import { createProcessAdapter } from "../node/process_adapter.ts";
+import { startEmbeddedDatabase } from "../shared/embedded/embedded_database.ts";
+import { createProcessAdapter } from "../shared/process_adapter.ts";
 import { denoWorkerCommand } from "./command.ts";
 
 export * from "../../src/postmaster/public_api.ts";
@@ -32,6 +33,6 @@ export * from "../../src/postmaster/public_api.ts";
 export class Postmaster extends CorePostmaster {
   /** @param options the cluster's settings; `adapter` replaces the Deno one */
   constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
-    super({ ...options, adapter: options.adapter ?? createProcessAdapter(denoWorkerCommand) });
+    super({ ...options, adapter: options.adapter ?? createProcessAdapter(denoWorkerCommand, { startEmbeddedDatabase }) });
   }
 }

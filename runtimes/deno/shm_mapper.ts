@@ -7,7 +7,7 @@
  */
 
 import { type LibcCalls, mapperFromLibc, requireLinux, type SharedMemoryMapper } from "../../src/shmem/mapper.ts";
-import { listSharedMemory } from "../node/shm_directory.ts";
+import { listSharedMemory } from "../shared/shm_directory.ts";
 import { errorText } from "../../src/errors.ts";
 
 interface DenoFfi {

@@ -8,8 +8,8 @@
 
 import process from "node:process";
 import type { StartMessage } from "../../src/protocol.ts";
-import { bootstrapPath } from "./bootstrap_path.ts";
-import type { WorkerCommand } from "./process_adapter.ts";
+import { bootstrapPath } from "../shared/bootstrap_path.ts";
+import type { WorkerCommand } from "../shared/worker_command.ts";
 
 /** Flags that decide how modules load; a worker must resolve imports as its postmaster does. */
 const LOADER_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C"]);

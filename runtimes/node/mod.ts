@@ -13,8 +13,9 @@
 
 import type { RuntimeAdapter } from "../../src/adapter.ts";
 import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster/postmaster.ts";
+import { startEmbeddedDatabase } from "../shared/embedded/embedded_database.ts";
+import { createProcessAdapter } from "../shared/process_adapter.ts";
 import { nodeWorkerCommand } from "./command.ts";
-import { createProcessAdapter } from "./process_adapter.ts";
 
 export * from "../../src/postmaster/public_api.ts";
 
@@ -30,6 +31,6 @@ export * from "../../src/postmaster/public_api.ts";
 export class Postmaster extends CorePostmaster {
   /** @param options the cluster's settings; `adapter` replaces the Node one */
   constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
-    super({ ...options, adapter: options.adapter ?? createProcessAdapter(nodeWorkerCommand) });
+    super({ ...options, adapter: options.adapter ?? createProcessAdapter(nodeWorkerCommand, { startEmbeddedDatabase }) });
   }
 }

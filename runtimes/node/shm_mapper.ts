@@ -8,7 +8,7 @@
 
 import process from "node:process";
 import { type LibcCalls, mapperFromLibc, requireLinux, type SharedMemoryMapper } from "../../src/shmem/mapper.ts";
-import { listSharedMemory } from "./shm_directory.ts";
+import { listSharedMemory } from "../shared/shm_directory.ts";
 import { errorText } from "../../src/errors.ts";
 
 interface Koffi {

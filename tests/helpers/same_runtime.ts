@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import process from "node:process";
 import { loaderFlags } from "../../runtimes/node/command.ts";
-import { processExists } from "../../runtimes/node/process_exists.ts";
+import { processExists } from "../../runtimes/shared/process_exists.ts";
 
 export function spawnSameRuntime(script: string, scriptArgs: string[] = [], options: { stderr?: "pipe" | "inherit" } = {}): ChildProcess {
   const args = "Deno" in globalThis

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { runtimeSharedMemory } from "../../runtimes/node/shared_memory.ts";
+import { runtimeSharedMemory } from "../../runtimes/shared/shared_memory.ts";
 import type { SharedMemoryMapper } from "../../src/shmem/mapper.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));

@@ -5,6 +5,9 @@
  * that writes a file right after its postmaster died would fail. Opening and
  * closing one descriptor clears the stale entry.
  *
+ * It lives with the shared worker entry, which applies it on Deno only, so
+ * that the entry needs no leaf (and no extra module load) at boot.
+ *
  * @module
  */
 
@@ -16,7 +19,7 @@ import { closeSync, openSync } from "node:fs";
  *
  * @example
  * ```ts
- * import { releaseClosedChannelDescriptor } from "./channel_descriptor.ts";
+ * import { releaseClosedChannelDescriptor } from "./closed_channel_descriptor.ts";
  * process.once("disconnect", releaseClosedChannelDescriptor);
  * ```
  */

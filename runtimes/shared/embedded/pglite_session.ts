@@ -7,7 +7,15 @@
  * @module
  */
 
-/** The part of PGlite the socket server uses and this wraps. */
+/**
+ * The part of PGlite the socket server uses and this wraps.
+ *
+ * @example
+ * ```ts
+ * import type { ServedPGlite } from "./pglite_session.ts";
+ * const db: ServedPGlite = await PGlite.create();
+ * ```
+ */
 export interface ServedPGlite {
   exec(sql: string): Promise<unknown>;
 }

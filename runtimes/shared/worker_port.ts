@@ -1,6 +1,8 @@
 /**
  * The WorkerPort over `node:process`, which Node, Deno and Bun all
  * implement: the IPC channel, signals, exit and title of a worker process.
+ * Its shared memory is the mapper of the runtime the worker runs on
+ * (shared_memory.ts), which need not be its postmaster's.
  *
  * @module
  */
@@ -10,7 +12,8 @@ import type { WorkerPort } from "../../src/worker/port.ts";
 import { runtimeSharedMemory } from "./shared_memory.ts";
 
 /**
- * What differs between runtimes on the worker side.
+ * What differs between runtimes on the worker side; worker_main.ts fills it
+ * in for the runtime it finds itself on.
  *
  * @example
  * ```ts
@@ -29,11 +32,11 @@ export interface WorkerPortOptions {
  *
  * @example
  * ```ts
- * import { createNodeWorkerPort } from "./worker_port.ts";
- * runBackgroundWorker(createNodeWorkerPort());
+ * import { createProcessWorkerPort } from "./worker_port.ts";
+ * runBackgroundWorker(createProcessWorkerPort());
  * ```
  */
-export function createNodeWorkerPort(options: WorkerPortOptions = {}): WorkerPort {
+export function createProcessWorkerPort(options: WorkerPortOptions = {}): WorkerPort {
   let unsent = 0;
   let exiting: number | null = null;
   const exitNow = (code: number): never => process.exit(code);

@@ -1,12 +1,13 @@
 /**
  * The shared memory mapper of the runtime this process runs on, loaded once
- * and only when shared memory is used: koffi on Node, `Deno.dlopen` on Deno,
- * `bun:ffi` on Bun. The postmaster and the worker bootstrap share this.
+ * and only when shared memory is used. The postmaster's adapter and the
+ * worker's port share this; detect.ts decides which runtime's mapper it is.
  *
  * @module
  */
 
 import type { SharedMemoryMapper } from "../../src/shmem/mapper.ts";
+import { importSharedMemoryMapper } from "../detect.ts";
 
 let loading: Promise<SharedMemoryMapper> | null = null;
 
@@ -22,10 +23,5 @@ let loading: Promise<SharedMemoryMapper> | null = null;
  * ```
  */
 export function runtimeSharedMemory(): Promise<SharedMemoryMapper> {
-  // Deno and Bun also define process.versions.node, so they are asked first.
-  return loading ??= "Deno" in globalThis
-    ? import("../deno/shm_mapper.ts").then((m) => m.denoSharedMemory())
-    : "Bun" in globalThis
-    ? import("../bun/shm_mapper.ts").then((m) => m.bunSharedMemory())
-    : import("./shm_mapper.ts").then((m) => m.nodeSharedMemory());
+  return loading ??= importSharedMemoryMapper();
 }

@@ -10,18 +10,22 @@
  * (pg_database, pg_roles), and one for each other database a worker
  * connects to, started on first need and opened in that database.
  *
+ * The process adapter does not import this: each runtime's `mod.ts` hands
+ * `startEmbeddedDatabase` to it as a capability, so that a real PostgreSQL
+ * server can take PGlite's place without touching the adapter.
+ *
  * @module
  */
 
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from "../../src/adapter.ts";
-import { quoteIdent } from "../../src/quote_ident.ts";
-import type { DatabaseClient } from "../../src/worker/port.ts";
-import { connectDatabase } from "./database_client.ts";
+import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from "../../../src/adapter.ts";
+import { quoteIdent } from "../../../src/quote_ident.ts";
+import type { DatabaseClient } from "../../../src/worker/port.ts";
+import { connectDatabase } from "../database_client.ts";
 import { sharedSession } from "./pglite_session.ts";
-import { errorText } from "../../src/errors.ts";
+import { errorText } from "../../../src/errors.ts";
 
 interface PGliteInstance {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;

@@ -1,7 +1,9 @@
 /**
  * A RuntimeAdapter over `node:child_process`, which Node, Deno and Bun all
- * implement with the same JSON IPC channel. Each runtime supplies only the
- * command line that boots a worker on it.
+ * implement with the same JSON IPC channel. Each runtime's leaf supplies the
+ * command line that boots a worker on it, and the capabilities it offers
+ * beyond processes (the embedded database): this file imports no leaf and no
+ * optional package.
  *
  * @module
  */
@@ -10,27 +12,29 @@ import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import process from "node:process";
 import type { Duplex } from "node:stream";
-import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
+import type { EmbeddedDatabase, EmbeddedDatabaseOptions, RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
 import { MAX_MESSAGE_BYTES, type StartMessage } from "../../src/protocol.ts";
 import type { SignalName } from "../../src/signal_names.ts";
 import { createLineReader } from "./line_reader.ts";
-import { startEmbeddedDatabase } from "./embedded_database.ts";
 import { processExists } from "./process_exists.ts";
 import { runtimeSharedMemory } from "./shared_memory.ts";
+import type { WorkerCommand } from "./worker_command.ts";
 
 /**
- * How to start a worker process on one runtime.
+ * What a leaf gives the process adapter besides the command line. Each is
+ * optional: the adapter lacks what it is not given, and the core says so
+ * when it is asked for.
  *
  * @example
  * ```ts
- * import type { WorkerCommand } from "./process_adapter.ts";
- * const command: WorkerCommand = { execPath: process.execPath, args: ["worker_main.js"] };
+ * import type { ProcessAdapterCapabilities } from "./process_adapter.ts";
+ * import { startEmbeddedDatabase } from "./embedded/embedded_database.ts";
+ * const capabilities: ProcessAdapterCapabilities = { startEmbeddedDatabase };
  * ```
  */
-export interface WorkerCommand {
-  execPath: string;
-  args: string[];
-  env?: Record<string, string>;
+export interface ProcessAdapterCapabilities {
+  /** Start the embedded PostgreSQL cluster; without it, only a `database.url` serves workers. */
+  startEmbeddedDatabase?: (options: EmbeddedDatabaseOptions) => Promise<EmbeddedDatabase>;
 }
 
 /**
@@ -58,11 +62,13 @@ const DRAIN_AFTER_EXIT_MS = 200;
  *
  * @example
  * ```ts
+ * import { bootstrapPath } from "./bootstrap_path.ts";
+ * import { startEmbeddedDatabase } from "./embedded/embedded_database.ts";
  * import { createProcessAdapter } from "./process_adapter.ts";
- * const adapter = createProcessAdapter(() => ({ execPath: process.execPath, args: [bootstrapPath] }));
+ * const adapter = createProcessAdapter(() => ({ execPath: process.execPath, args: [bootstrapPath()] }), { startEmbeddedDatabase });
  * ```
  */
-export function createProcessAdapter(command: (start: StartMessage | null) => WorkerCommand): RuntimeAdapter {
+export function createProcessAdapter(command: (start: StartMessage | null) => WorkerCommand, capabilities: ProcessAdapterCapabilities = {}): RuntimeAdapter {
   return {
     pid: process.pid,
     now: () => performance.now(),
@@ -82,7 +88,7 @@ export function createProcessAdapter(command: (start: StartMessage | null) => Wo
     sharedMemory: runtimeSharedMemory,
     processExists,
     atExit,
-    startEmbeddedDatabase,
+    startEmbeddedDatabase: capabilities.startEmbeddedDatabase,
   };
 }
 

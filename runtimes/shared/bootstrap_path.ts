@@ -1,6 +1,8 @@
 /**
  * Where the worker bootstrap lives, as a path: `.ts` when bgworker runs
- * from source, `.js` when it runs from `dist/`.
+ * from source, `.js` when it runs from `dist/` (where
+ * scripts/bundle_worker.mjs writes `worker_main.js` next to this file's
+ * compiled twin). Every runtime's command line ends with it.
  *
  * @module
  */
