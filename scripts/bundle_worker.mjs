@@ -14,8 +14,13 @@ import { root } from "./runtimes.mjs";
 const leafModulesStayOut = {
   name: "leaf-modules-stay-out",
   setup(build) {
-    build.onResolve({ filter: /^\.\/(node|deno|bun)\/mod\.ts$/ }, (args) =>
-      args.importer.endsWith(join("runtimes", "detect.ts")) ? { path: `../${args.path.slice(2, -3)}.js`, external: true } : undefined);
+    build.onResolve(
+      { filter: /^\.\/(node|deno|bun)\/mod\.ts$/ },
+      (args) =>
+        args.importer.endsWith(join("runtimes", "detect.ts"))
+          ? { path: `../${args.path.slice(2, -3)}.js`, external: true }
+          : undefined,
+    );
   },
 };
 
@@ -40,4 +45,6 @@ await build({
 });
 
 // tsc's source maps describe the files this replaced.
-for (const map of ["worker.js.map", "runtimes/shared/worker_main.js.map"]) rmSync(join(root, "dist", map), { force: true });
+for (const map of ["worker.js.map", "runtimes/shared/worker_main.js.map"]) {
+  rmSync(join(root, "dist", map), { force: true });
+}

@@ -7,7 +7,11 @@ function collect(maxBytes: number) {
   const lines: string[] = [];
   let overflows = 0;
   const push = createLineReader(maxBytes, { line: (text) => lines.push(text), overflow: () => overflows++ });
-  return { lines, push: (text: string | Uint8Array) => push(typeof text === "string" ? Buffer.from(text) : text), overflows: () => overflows };
+  return {
+    lines,
+    push: (text: string | Uint8Array) => push(typeof text === "string" ? Buffer.from(text) : text),
+    overflows: () => overflows,
+  };
 }
 
 test("line reader: lines split across chunks and several lines in one chunk come out whole and in order", () => {

@@ -22,7 +22,11 @@ test("importRuntimeModule: every leaf loads on this runtime and gives the same s
   for (const runtime of ["node", "deno", "bun"] as const) {
     const leaf = await importRuntimeModule(runtime);
     assert.equal(typeof leaf.Postmaster, "function", `${runtime}: Postmaster`);
-    assert.deepEqual(Object.keys(leaf).sort(), Object.keys(own).sort(), `${runtime}: the same exports as this runtime's leaf`);
+    assert.deepEqual(
+      Object.keys(leaf).sort(),
+      Object.keys(own).sort(),
+      `${runtime}: the same exports as this runtime's leaf`,
+    );
   }
   assert.equal(own, await importRuntimeModule(detectRuntime()), "the default is this runtime's leaf");
 });

@@ -30,8 +30,15 @@ export * from "../../src/postmaster/public_api.ts";
  * ```
  */
 export class Postmaster extends CorePostmaster {
-  /** @param options the cluster's settings; `adapter` replaces the Bun one */
+  /**
+   * A cluster whose workers the Bun adapter starts, unless `options.adapter` gives another.
+   *
+   * @param options the cluster's settings; `adapter` replaces the Bun one
+   */
   constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
-    super({ ...options, adapter: options.adapter ?? createProcessAdapter(bunWorkerCommand, { startEmbeddedDatabase }) });
+    super({
+      ...options,
+      adapter: options.adapter ?? createProcessAdapter(bunWorkerCommand, { startEmbeddedDatabase }),
+    });
   }
 }

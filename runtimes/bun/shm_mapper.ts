@@ -9,7 +9,10 @@ import { type LibcCalls, mapperFromLibc, requireLinux, type SharedMemoryMapper }
 import { listSharedMemory } from "../shared/shm_directory.ts";
 
 interface BunFfi {
-  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...args: unknown[]) => unknown> };
+  dlopen(
+    path: string,
+    symbols: Record<string, { args: string[]; returns: string }>,
+  ): { symbols: Record<string, (...args: unknown[]) => unknown> };
   toArrayBuffer(pointer: number, offset: number, length: number): ArrayBuffer;
   read: { i32(pointer: number, offset?: number): number };
 }

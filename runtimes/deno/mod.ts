@@ -31,8 +31,15 @@ export * from "../../src/postmaster/public_api.ts";
  * ```
  */
 export class Postmaster extends CorePostmaster {
-  /** @param options the cluster's settings; `adapter` replaces the Deno one */
+  /**
+   * A cluster whose workers the Deno adapter starts, unless `options.adapter` gives another.
+   *
+   * @param options the cluster's settings; `adapter` replaces the Deno one
+   */
   constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
-    super({ ...options, adapter: options.adapter ?? createProcessAdapter(denoWorkerCommand, { startEmbeddedDatabase }) });
+    super({
+      ...options,
+      adapter: options.adapter ?? createProcessAdapter(denoWorkerCommand, { startEmbeddedDatabase }),
+    });
   }
 }

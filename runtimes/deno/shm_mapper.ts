@@ -12,7 +12,10 @@ import { errorText } from "../../src/errors.ts";
 
 interface DenoFfi {
   build: { os: string };
-  dlopen(path: string, symbols: Record<string, { parameters: string[]; result: string }>): { symbols: Record<string, (...args: unknown[]) => unknown> };
+  dlopen(
+    path: string,
+    symbols: Record<string, { parameters: string[]; result: string }>,
+  ): { symbols: Record<string, (...args: unknown[]) => unknown> };
   UnsafePointer: { value(pointer: unknown): bigint | number };
   UnsafePointerView: {
     getArrayBuffer(pointer: unknown, length: number): ArrayBuffer;

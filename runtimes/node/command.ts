@@ -12,8 +12,21 @@ import { bootstrapPath } from "../shared/bootstrap_path.ts";
 import type { WorkerCommand } from "../shared/worker_command.ts";
 
 /** Flags that decide how modules load; a worker must resolve imports as its postmaster does. */
-const LOADER_FLAGS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C"]);
-const LOADER_SWITCHES = new Set(["--experimental-strip-types", "--experimental-transform-types", "--no-experimental-strip-types", "--enable-source-maps"]);
+const LOADER_FLAGS = new Set([
+  "--import",
+  "--require",
+  "-r",
+  "--loader",
+  "--experimental-loader",
+  "--conditions",
+  "-C",
+]);
+const LOADER_SWITCHES = new Set([
+  "--experimental-strip-types",
+  "--experimental-transform-types",
+  "--no-experimental-strip-types",
+  "--enable-source-maps",
+]);
 
 /**
  * The loader-related part of `process.execArgv`. The rest (a test runner's
@@ -55,7 +68,7 @@ function tsxLoader(): string | null {
  * @example
  * ```ts
  * import { nodeWorkerCommand } from "./command.ts";
- * const { execPath, args } = nodeWorkerCommand(start);
+ * const { execPath, args } = nodeWorkerCommand(null); // a spare's: it can take a TypeScript worker later
  * ```
  */
 export function nodeWorkerCommand(start: StartMessage | null): WorkerCommand {

@@ -29,8 +29,15 @@ export * from "../../src/postmaster/public_api.ts";
  * ```
  */
 export class Postmaster extends CorePostmaster {
-  /** @param options the cluster's settings; `adapter` replaces the Node one */
+  /**
+   * A cluster whose workers the Node adapter starts, unless `options.adapter` gives another.
+   *
+   * @param options the cluster's settings; `adapter` replaces the Node one
+   */
   constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
-    super({ ...options, adapter: options.adapter ?? createProcessAdapter(nodeWorkerCommand, { startEmbeddedDatabase }) });
+    super({
+      ...options,
+      adapter: options.adapter ?? createProcessAdapter(nodeWorkerCommand, { startEmbeddedDatabase }),
+    });
   }
 }

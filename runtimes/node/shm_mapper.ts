@@ -33,7 +33,11 @@ export async function nodeSharedMemory(): Promise<SharedMemoryMapper> {
   try {
     koffi = ((await import("koffi")) as { default: Koffi }).default;
   } catch (error) {
-    throw new Error(`shared memory on Node needs the optional dependency koffi, which could not be loaded (${errorText(error)}); install it with: npm install koffi`);
+    throw new Error(
+      `shared memory on Node needs the optional dependency koffi, which could not be loaded (${
+        errorText(error)
+      }); install it with: npm install koffi`,
+    );
   }
   const libc = koffi.load("libc.so.6");
   const shmOpen = libc.func("int shm_open(const char *name, int oflag, unsigned int mode)");

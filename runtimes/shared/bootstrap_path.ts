@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
  *
  * @example
  * ```ts
+ * import { spawn } from "node:child_process";
  * import { bootstrapPath } from "./bootstrap_path.ts";
  * spawn(process.execPath, [bootstrapPath()]);
  * ```

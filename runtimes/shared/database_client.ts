@@ -24,7 +24,10 @@ type Postgres = (url: string, options: Record<string, unknown>) => Sql;
  * console.log(await client.query("select current_database()"));
  * ```
  */
-export async function connectDatabase(url: string, target: { database?: string; user?: string }): Promise<DatabaseClient> {
+export async function connectDatabase(
+  url: string,
+  target: { database?: string; user?: string },
+): Promise<DatabaseClient> {
   const postgres = ((await import("postgres")) as unknown as { default: Postgres }).default;
   const sql = postgres(url, {
     max: 1,

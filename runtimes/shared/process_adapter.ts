@@ -12,7 +12,13 @@ import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import process from "node:process";
 import type { Duplex } from "node:stream";
-import type { EmbeddedDatabase, EmbeddedDatabaseOptions, RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
+import type {
+  EmbeddedDatabase,
+  EmbeddedDatabaseOptions,
+  RuntimeAdapter,
+  WorkerProcess,
+  WorkerProcessEvents,
+} from "../../src/adapter.ts";
 import { MAX_MESSAGE_BYTES, type StartMessage } from "../../src/protocol.ts";
 import type { SignalName } from "../../src/signal_names.ts";
 import { createLineReader } from "./line_reader.ts";
@@ -68,7 +74,10 @@ const DRAIN_AFTER_EXIT_MS = 200;
  * const adapter = createProcessAdapter(() => ({ execPath: process.execPath, args: [bootstrapPath()] }), { startEmbeddedDatabase });
  * ```
  */
-export function createProcessAdapter(command: (start: StartMessage | null) => WorkerCommand, capabilities: ProcessAdapterCapabilities = {}): RuntimeAdapter {
+export function createProcessAdapter(
+  command: (start: StartMessage | null) => WorkerCommand,
+  capabilities: ProcessAdapterCapabilities = {},
+): RuntimeAdapter {
   return {
     pid: process.pid,
     now: () => performance.now(),

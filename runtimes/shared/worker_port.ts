@@ -32,6 +32,7 @@ export interface WorkerPortOptions {
  *
  * @example
  * ```ts
+ * import { runBackgroundWorker } from "../../src/worker/bootstrap.ts";
  * import { createProcessWorkerPort } from "./worker_port.ts";
  * runBackgroundWorker(createProcessWorkerPort());
  * ```

@@ -41,7 +41,9 @@ interface SocketServer {
   getServerConn(): string;
 }
 interface SocketModule {
-  PGLiteSocketServer: new (options: { db: unknown; host: string; port: number; maxConnections: number }) => SocketServer;
+  PGLiteSocketServer: new (
+    options: { db: unknown; host: string; port: number; maxConnections: number },
+  ) => SocketServer;
 }
 
 /** Connections each embedded server multiplexes; PGlite runs one statement at a time and keeps each transaction to its connection. */
@@ -81,16 +83,27 @@ interface Served {
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   const { pglite, socket } = await loadPackages();
   const serve = async (db: PGliteInstance, database: string): Promise<Served> => {
-    const server = new socket.PGLiteSocketServer({ db: sharedSession(db), host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
+    const server = new socket.PGLiteSocketServer({
+      db: sharedSession(db),
+      host: "127.0.0.1",
+      port: 0,
+      maxConnections: MAX_CONNECTIONS,
+    });
     await server.start();
     // PGlite asks for no password.
     const url = `postgres://${SUPERUSER}@${server.getServerConn()}/${encodeURIComponent(database)}`;
     return { db, server, url, admin: await connectDatabase(url, {}) };
   };
-  const main = await serve(await pglite.PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {}), MAIN_DATABASE);
+  const main = await serve(
+    await pglite.PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {}),
+    MAIN_DATABASE,
+  );
   // Without a kept directory, other databases live in a temporary one: PGlite opens a given database only from files.
   let scratch: string | null = null;
-  const othersRoot = () => options.dataDir ? join(options.dataDir, OTHER_DATABASES) : (scratch ??= mkdtempSync(join(tmpdir(), "bgworker-pglite-")));
+  const othersRoot = () =>
+    options.dataDir
+      ? join(options.dataDir, OTHER_DATABASES)
+      : (scratch ??= mkdtempSync(join(tmpdir(), "bgworker-pglite-")));
   const others = new Map<string, Promise<Served>>();
 
   const startOther = async (dbname: string): Promise<Served> => {
@@ -115,7 +128,10 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
       return served.url;
     },
     async stop() {
-      const all = [main, ...(await Promise.allSettled(others.values())).flatMap((s) => s.status === "fulfilled" ? [s.value] : [])];
+      const all = [
+        main,
+        ...(await Promise.allSettled(others.values())).flatMap((s) => s.status === "fulfilled" ? [s.value] : []),
+      ];
       for (const { server, db, admin } of all) {
         await admin.close();
         await server.stop();
@@ -138,7 +154,9 @@ async function mirrorRole(main: DatabaseClient, other: DatabaseClient, role: str
   const [copy] = await other.query("select rolsuper from pg_roles where rolname = $1", [role]);
   const attributes = source.rolsuper ? "nologin superuser" : "nologin nosuperuser";
   try {
-    await other.query(copy ? `alter role ${quoteIdent(role)} ${attributes}` : `create role ${quoteIdent(role)} ${attributes}`);
+    await other.query(
+      copy ? `alter role ${quoteIdent(role)} ${attributes}` : `create role ${quoteIdent(role)} ${attributes}`,
+    );
   } catch (error) {
     // Two workers becoming the same new role at once: the other one made it.
     if ((error as { code?: string }).code !== "42710") throw error;
@@ -153,7 +171,9 @@ async function loadPackages(): Promise<{ pglite: PGliteModule; socket: SocketMod
     };
   } catch (error) {
     throw new Error(
-      `the embedded database needs the optional dependencies @electric-sql/pglite and @electric-sql/pglite-socket, which could not be loaded (${errorText(error)}); install them, or give the postmaster a PostgreSQL URL`,
+      `the embedded database needs the optional dependencies @electric-sql/pglite and @electric-sql/pglite-socket, which could not be loaded (${
+        errorText(error)
+      }); install them, or give the postmaster a PostgreSQL URL`,
     );
   }
 }

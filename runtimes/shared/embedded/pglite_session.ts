@@ -13,7 +13,8 @@
  * @example
  * ```ts
  * import type { ServedPGlite } from "./pglite_session.ts";
- * const db: ServedPGlite = await PGlite.create();
+ * // A PGlite has this and more; a stand-in that runs nothing:
+ * const db: ServedPGlite = { exec: () => Promise.resolve([]) };
  * ```
  */
 export interface ServedPGlite {
@@ -48,8 +49,9 @@ const LISTEN = /^\s*listen\s+(?:"((?:[^"]|"")+)"|([^\s;]+))/i;
  *
  * @example
  * ```ts
- * import { sharedSession } from "./pglite_session.ts";
- * const server = new PGLiteSocketServer({ db: sharedSession(await PGlite.create()), port: 0, maxConnections: 100 });
+ * import { type ServedPGlite, sharedSession } from "./pglite_session.ts";
+ * declare const db: ServedPGlite; // await PGlite.create()
+ * const served = sharedSession(db); // new PGLiteSocketServer({ db: served, port: 0, maxConnections: 100 })
  * ```
  */
 export function sharedSession<T extends ServedPGlite>(db: T): T {
