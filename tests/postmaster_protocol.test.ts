@@ -85,7 +85,9 @@ test("a worker's invalid registration is answered with the typed error's fields,
   parent.post({ type: "request", id: 8, op: "register", worker: stolen });
   parent.post({ type: "request", id: 9, op: "register", worker: "{not json" });
   const [bad, other, unparsable] = parent.sent.slice(-3) as { id: number; ok: boolean; error: Record<string, string> }[];
-  assert.deepEqual(bad, { type: "reply", id: 7, ok: false, error: { name: "BackgroundWorkerError", message: 'background worker "child": invalid restart interval', worker: "child", field: "bgw_restart_time", code: "invalid_parameter_value" } });
+  const { detail, ...error } = bad!.error;
+  assert.deepEqual({ ...bad, error }, { type: "reply", id: 7, ok: false, error: { name: "BackgroundWorkerError", message: 'background worker "child": invalid restart interval', worker: "child", field: "bgw_restart_time", code: "invalid_parameter_value" } });
+  assert.match(detail!, /bgw_restart_time must be 0 to 86400000 seconds or BGW_NEVER_RESTART/, "the detail crosses the channel too");
   assert.equal(other!.error.field, "bgw_notify_pid");
   assert.equal(unparsable!.ok, false);
   assert.deepEqual(parent.signals, []);
