@@ -68,8 +68,6 @@ export type TimerId = unknown;
 export interface RuntimeAdapter {
   /** The postmaster's own process id. */
   readonly pid: number;
-  /** Milliseconds on a monotonic clock. */
-  now(): number;
   /** Call `callback` once after `ms` milliseconds. */
   setTimer(ms: number, callback: () => void): TimerId;
   /** Cancel a timer; unknown or fired timers are ignored. */

@@ -80,7 +80,6 @@ export function createProcessAdapter(
 ): RuntimeAdapter {
   return {
     pid: process.pid,
-    now: () => performance.now(),
     setTimer: (ms, callback) => setTimeout(callback, ms),
     clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
     spawn: (start, events) => spawnWorker(command(start), start, events),
