@@ -18,7 +18,8 @@
  * @module
  */
 
-import { importRuntimeModule, type RuntimeModule } from "./runtimes/detect.ts";
+import type { CorePostmaster, PostmasterConstructor } from "./src/postmaster/public_api.ts";
+import { importRuntimeModule } from "./runtimes/detect.ts";
 
 export * from "./src/postmaster/public_api.ts";
 
@@ -36,6 +37,6 @@ const runtime = await importRuntimeModule();
  * await pm.stop("fast");
  * ```
  */
-export const Postmaster: RuntimeModule["Postmaster"] = runtime.Postmaster;
+export const Postmaster: PostmasterConstructor = runtime.Postmaster;
 /** The postmaster's instance type. */
-export type Postmaster = InstanceType<RuntimeModule["Postmaster"]>;
+export type Postmaster = CorePostmaster;

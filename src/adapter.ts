@@ -134,6 +134,7 @@ export interface EmbeddedDatabase {
   url: string;
   /** The URL of database `dbname`, started on first need, where `role` (when not null) exists to act as. */
   urlFor(dbname: string, role: string | null): Promise<string>;
+  /** Stop the cluster's server; resolves once it is down. */
   stop(): Promise<void>;
 }
 

@@ -46,7 +46,7 @@ export const MAXPGPATH = 1024;
  * const worker = { bgw_restart_time: BGW_NEVER_RESTART };
  * ```
  */
-export const BGW_NEVER_RESTART = -1;
+export const BGW_NEVER_RESTART: -1 = -1;
 
 /** PostgreSQL's customary restart interval, in seconds.
  *

@@ -55,6 +55,8 @@ export class BackgroundWorkerError extends Error {
   readonly hint: string | undefined;
 
   /**
+   * Build the error; its message starts with the worker's name, as PostgreSQL's do.
+   *
    * @param message the primary message, without the worker prefix
    * @param options who and what
    */

@@ -45,13 +45,17 @@ export type WorkerSharedMemory = SegmentLocation | { unavailable: string };
  * ```
  */
 export interface StartMessage {
+  /** Always "start". */
   type: "start";
   /** `encodeWorkerEntry` output. */
   entry: string;
   /** Where `bgw_library_name` resolved, or null when it did not. */
   libraryUrl: string | null;
+  /** The worker's slot. */
   slot: number;
+  /** The slot's generation: with `slot`, the worker's handle. */
   generation: number;
+  /** The postmaster's pid (`PostmasterPid`), for `postmasterIsAlive()`. */
   postmasterPid: number;
   /** The process title, `processTitle(entry)`: set at spawn where the runtime allows, and by the worker itself. */
   title: string;

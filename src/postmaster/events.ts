@@ -44,8 +44,12 @@ export interface PostmasterEvents extends Record<string, unknown> {
  * ```
  */
 export interface WorkerSummary extends WorkerStatus {
+  /** The worker's handle. */
   handle: BackgroundWorkerHandle;
+  /** Its `bgw_name`. */
   bgw_name: string;
+  /** Its `bgw_type` (its name when none was given). */
   bgw_type: string;
+  /** Registered at run time rather than before or during `start()`. */
   dynamic: boolean;
 }

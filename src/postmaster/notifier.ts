@@ -21,8 +21,11 @@ import { SlotTable, type WorkerSlot } from "./slot_table.ts";
  * ```
  */
 export interface WorkerNotification {
+  /** The worker the news is about. */
   handle: BackgroundWorkerHandle;
+  /** Its status now: `BGWH_STARTED`, `BGWH_NOT_YET_STARTED` or `BGWH_STOPPED`. */
   status: number;
+  /** Its pid while it runs, else null. */
   pid: number | null;
 }
 

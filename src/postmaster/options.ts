@@ -10,6 +10,7 @@
 import type { RuntimeAdapter } from "../adapter.ts";
 import type { LogLevel } from "../log_level.ts";
 import { type DatabaseClusterOption, validateDatabaseOption } from "./database_cluster.ts";
+import type { Postmaster } from "./postmaster.ts";
 
 /**
  * Receives every log line, with PostgreSQL's wording, before formatting.
@@ -77,6 +78,19 @@ export interface CorePostmasterOptions extends PostmasterOptions {
   /** The runtime the postmaster drives processes with. */
   adapter: RuntimeAdapter;
 }
+
+/**
+ * The constructor each runtime's entry point exports as `Postmaster`: the
+ * core class with the runtime's adapter filled in (another may be given).
+ *
+ * @example
+ * ```ts
+ * import { Postmaster, type PostmasterConstructor } from "bgworker";
+ * const Make: PostmasterConstructor = Postmaster;
+ * const pm = new Make({ maxWorkerProcesses: 2 });
+ * ```
+ */
+export type PostmasterConstructor = new (options?: PostmasterOptions & { adapter?: RuntimeAdapter }) => Postmaster;
 
 /**
  * The options after their checks, every default filled in.

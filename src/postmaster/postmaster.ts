@@ -23,7 +23,7 @@ import { buildRooms } from "./rooms.ts";
 import type { Shutdown } from "./shutdown.ts";
 import { SlotTable } from "./slot_table.ts";
 
-export type { Logger, PostmasterOptions, CorePostmasterOptions } from "./options.ts";
+export type { CorePostmasterOptions, Logger, PostmasterConstructor, PostmasterOptions } from "./options.ts";
 export type { PostmasterEvents, WorkerSummary } from "./events.ts";
 export type { WorkerNotification } from "./notifier.ts";
 export type { ShutdownMode } from "./pm_state.ts";
@@ -51,7 +51,11 @@ export class Postmaster {
   readonly #registrations: Registrations;
   readonly #shutdown: Shutdown;
 
-  /** @param options the adapter and the cluster's settings */
+  /**
+   * A postmaster over `options.adapter`; the options are checked here (see {@link PostmasterOptions}).
+   *
+   * @param options the adapter and the cluster's settings
+   */
   constructor(options: CorePostmasterOptions) {
     const rooms = buildRooms(checkPostmasterOptions(options));
     this.#ctx = rooms.ctx;

@@ -38,7 +38,9 @@ export interface ShmemStruct {
  * ```
  */
 export interface SegmentLocation {
+  /** The POSIX shared memory name, as `shm_open` takes it. */
   name: string;
+  /** Its size in bytes. */
   size: number;
 }
 

@@ -63,6 +63,8 @@ export class LWLock {
   #held: LWLockMode | null = null;
 
   /**
+   * A lock over one word of shared memory (the word is the lock's whole state).
+   *
    * @param words the shared memory, as 32-bit words
    * @param index the lock's word
    */

@@ -59,11 +59,14 @@ export const LINUX = {
  * ```
  */
 export class SharedMemoryError extends Error {
+  /** Always "SharedMemoryError". */
   override name = "SharedMemoryError";
   /** The C library's errno, or 0 when the platform has no POSIX shared memory. */
   readonly errno: number;
 
   /**
+   * Describe a failed call; the message says what errno means where it is a common one.
+   *
    * @param call the C function that failed
    * @param segment the segment's name
    * @param errno the system's error number
