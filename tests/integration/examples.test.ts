@@ -29,11 +29,11 @@ test("example hello.ts: a static and a dynamic worker, a handle, a wait and a te
 test("example supervision.ts: a failing worker restarts after its interval; a shared-memory crash restarts the others", async () => {
   const { code, output } = await runExample("supervision.ts");
   assert.equal(code, 0, output);
-  assert.ok((output.match(/ERROR:  lost the connection to an upstream service/g)?.length ?? 0) >= 2, output);
-  assert.match(output, /LOG:  terminating any other active server processes/);
-  assert.match(output, /LOG:  all server processes terminated; reinitializing/);
+  assert.ok((output.match(/ERROR: {2}lost the connection to an upstream service/g)?.length ?? 0) >= 2, output);
+  assert.match(output, /LOG: {2}terminating any other active server processes/);
+  assert.match(output, /LOG: {2}all server processes terminated; reinitializing/);
   assert.equal(output.match(/steady \(PID \d+\) is up/g)?.length, 2, output);
-  assert.match(output, /LOG:  database system is shut down/);
+  assert.match(output, /LOG: {2}database system is shut down/);
 });
 
 test("example worker_spi.ts: static workers and workerSpiLaunch(4) on the embedded cluster; SIGHUP moves the delta into the total", async () => {
@@ -45,7 +45,7 @@ test("example worker_spi.ts: static workers and workerSpiLaunch(4) on the embedd
   assert.match(output, /worker_spi dynamic worker 4: count in schema4\.counted is now 1/);
   assert.match(output, /schema4\.counted: total\|1\n/);
   assert.doesNotMatch(output, /schema4\.counted: delta/);
-  assert.match(output, /LOG:  embedded database stopped/);
+  assert.match(output, /LOG: {2}embedded database stopped/);
 });
 
 test("example shared_counter.ts: workers count into one struct with Atomics and under an LWLock; the postmaster's snapshots are consistent", async () => {

@@ -22,7 +22,7 @@ test("real processes: exit 1 restarts after the interval; a thrown error is exit
   const handle = pm.registerDynamicBackgroundWorker(fixture("thrower", "thrower", { bgw_notify_pid: pm.pid, bgw_restart_time: 0.2 }))!;
   await until("two starts", () => notes.filter((n) => n.status === BGWH_STARTED).length >= 2);
   assert.ok(logs.some((l) => /background worker "thrower" \(PID \d+\) exited with exit code 1/.test(l)), logs.join("\n"));
-  assert.ok(logs.some((l) => /^ERROR:  .*boom from thrower/.test(l)), "the thrown error reaches the postmaster's log");
+  assert.ok(logs.some((l) => /^ERROR: {2}.*boom from thrower/.test(l)), "the thrown error reaches the postmaster's log");
   pm.terminateBackgroundWorker(handle);
   await pm.waitForBackgroundWorkerShutdown(handle);
   await pm.stop();
@@ -43,7 +43,7 @@ test("real processes: procExit(1) right after a log line: the line arrives and t
   const handle = pm.registerDynamicBackgroundWorker(fixture("last words", "lastWords", { bgw_notify_pid: pm.pid }))!;
   await until("exit", () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED));
   assert.ok(logs.includes("LOG:  last words before procExit(1)"), logs.join("\n"));
-  assert.ok(logs.some((l) => /^LOG:  background worker "last words" \(PID \d+\) exited with exit code 1$/.test(l)), logs.join("\n"));
+  assert.ok(logs.some((l) => /^LOG: {2}background worker "last words" \(PID \d+\) exited with exit code 1$/.test(l)), logs.join("\n"));
 });
 
 test("real processes: terminate sends SIGTERM, the default handler exits 1, and the worker is never restarted", async () => {
@@ -92,7 +92,7 @@ test("real processes: a crash of a shared-memory worker sends SIGQUIT to the oth
   const second = pm.getBackgroundWorkerPid(restartable);
   assert.equal(second.status, BGWH_STARTED);
   assert.notEqual(second.pid, first.pid, "a new process");
-  assert.ok(logs.some((l) => /^LOG:  background worker "crasher" \(PID \d+\) exited with exit code 3$/.test(l)), logs.join("\n"));
+  assert.ok(logs.some((l) => /^LOG: {2}background worker "crasher" \(PID \d+\) exited with exit code 3$/.test(l)), logs.join("\n"));
   assert.ok(logs.includes("LOG:  terminating any other active server processes"), logs.join("\n"));
   assert.ok(logs.includes(`LOG:  background worker "one shot" (PID ${oneShotPid}) exited with exit code 2`), "SIGQUIT's handler exits 2");
   assert.ok(logs.includes("LOG:  all server processes terminated; reinitializing"), logs.join("\n"));
@@ -147,7 +147,7 @@ test("real processes: terminate and SIGHUP sent while a worker boots are held un
   pm.reloadConfiguration(); // SIGHUP: its runtime's default action would kill a process without handlers
   pm.terminateBackgroundWorker(early); // at once, long before its runtime has booted
   await until("the early worker to stop", () => notes.some((n) => sameHandle(n.handle, early) && n.status === BGWH_STOPPED));
-  assert.ok(logs.some((l) => /^LOG:  background worker "early" \(PID \d+\) exited with exit code 1$/.test(l)), logs.join("\n"));
+  assert.ok(logs.some((l) => /^LOG: {2}background worker "early" \(PID \d+\) exited with exit code 1$/.test(l)), logs.join("\n"));
   assert.ok(logs.includes('FATAL:  terminating background worker "early" due to administrator command'), logs.join("\n"));
   assert.ok(!logs.includes("LOG:  terminating any other active server processes"), logs.join("\n"));
   assert.deepEqual(pm.getBackgroundWorkerPid(bystander), { status: BGWH_STARTED, pid: bystanderPid });

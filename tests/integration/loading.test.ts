@@ -29,17 +29,17 @@ for (const [what, library, dynamicLibraryPath] of FORMS) {
     await until("the worker to finish", () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED));
     assert.ok(notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STARTED));
     assert.ok(logs.includes('DEBUG1:  unregistering background worker "loaded"'), logs.join("\n"));
-    assert.ok(logs.some((l) => /^DEBUG1:  background worker "loaded" \(PID \d+\) exited with exit code 0$/.test(l)), logs.join("\n"));
+    assert.ok(logs.some((l) => /^DEBUG1: {2}background worker "loaded" \(PID \d+\) exited with exit code 0$/.test(l)), logs.join("\n"));
     assert.ok(!logs.some((l) => l.startsWith("FATAL")), logs.join("\n"));
     await pm.stop();
   });
 }
 
 const BROKEN: [string, Partial<Record<"bgw_library_name" | "bgw_function_name", string>>, RegExp][] = [
-  ["a bare name in no dynamicLibraryPath directory", { bgw_library_name: "no_such_library" }, /^FATAL:  could not access file "no_such_library" for background worker "broken" \(library "no_such_library", function "returnAtOnce"\): not found in dynamicLibraryPath$/],
-  ["a module path that does not exist", { bgw_library_name: "./no/such/module.ts" }, /^FATAL:  could not load library "\.\/no\/such\/module\.ts" for background worker "broken" \(library "\.\/no\/such\/module\.ts", function "returnAtOnce"\): /],
-  ["a missing export", { bgw_function_name: "noSuchFunction" }, /^FATAL:  could not find function "noSuchFunction" in file ".*workers\.ts" for background worker "broken" \(library ".*workers\.ts", function "noSuchFunction"\)$/],
-  ["a module that throws on import", { bgw_library_name: new URL("../fixtures/throws_on_import.ts", import.meta.url).href, bgw_function_name: "neverReached" }, /^FATAL:  could not load library ".*throws_on_import\.ts" for background worker "broken" \(library ".*throws_on_import\.ts", function "neverReached"\): .*this library refuses to load/],
+  ["a bare name in no dynamicLibraryPath directory", { bgw_library_name: "no_such_library" }, /^FATAL: {2}could not access file "no_such_library" for background worker "broken" \(library "no_such_library", function "returnAtOnce"\): not found in dynamicLibraryPath$/],
+  ["a module path that does not exist", { bgw_library_name: "./no/such/module.ts" }, /^FATAL: {2}could not load library "\.\/no\/such\/module\.ts" for background worker "broken" \(library "\.\/no\/such\/module\.ts", function "returnAtOnce"\): /],
+  ["a missing export", { bgw_function_name: "noSuchFunction" }, /^FATAL: {2}could not find function "noSuchFunction" in file ".*workers\.ts" for background worker "broken" \(library ".*workers\.ts", function "noSuchFunction"\)$/],
+  ["a module that throws on import", { bgw_library_name: new URL("../fixtures/throws_on_import.ts", import.meta.url).href, bgw_function_name: "neverReached" }, /^FATAL: {2}could not load library ".*throws_on_import\.ts" for background worker "broken" \(library ".*throws_on_import\.ts", function "neverReached"\): .*this library refuses to load/],
 ];
 
 for (const [what, overrides, fatal] of BROKEN) {
@@ -47,7 +47,7 @@ for (const [what, overrides, fatal] of BROKEN) {
     const { pm, notes, logs, until } = realPostmaster();
     await pm.start();
     const handle = pm.registerDynamicBackgroundWorker(fixture("broken", "returnAtOnce", { ...overrides, bgw_restart_time: 0.1, bgw_notify_pid: pm.pid }))!;
-    const exits = () => logs.filter((l) => /^LOG:  background worker "broken" \(PID \d+\) exited with exit code 1$/.test(l)).length;
+    const exits = () => logs.filter((l) => /^LOG: {2}background worker "broken" \(PID \d+\) exited with exit code 1$/.test(l)).length;
     await until("two failed runs", () => exits() >= 2);
     assert.ok(logs.filter((l) => fatal.test(l)).length >= 2, `expected ${fatal} twice in:\n${logs.join("\n")}`);
     pm.terminateBackgroundWorker(handle);

@@ -6,7 +6,7 @@ import { reportFile } from "../helpers/report.ts";
 import { isAlive } from "../helpers/same_runtime.ts";
 
 const PROBES = new URL("../fixtures/probes.ts", import.meta.url).href;
-const READY = /^DEBUG1:  spare worker process \(PID (\d+)\) is ready$/;
+const READY = /^DEBUG1: {2}spare worker process \(PID (\d+)\) is ready$/;
 
 test("real processes: a registration runs in a booted spare, with its entry by value; the spare is replaced, and all die with stop()", async () => {
   const { pm, logs, notes, until } = realPostmaster({ spareWorkerProcesses: 1 });
