@@ -34,7 +34,10 @@ export interface BackgroundWorkerErrorOptions {
  *
  * @example
  * ```ts
+ * import type { BackgroundWorker, Postmaster } from "bgworker";
  * import { BackgroundWorkerError } from "./errors.ts";
+ * declare const pm: Postmaster;
+ * declare const worker: BackgroundWorker;
  * try {
  *   pm.registerBackgroundWorker(worker);
  * } catch (error) {

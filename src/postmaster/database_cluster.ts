@@ -30,6 +30,7 @@ export type DatabaseClusterOption = { url: string } | { embedded: EmbeddedDataba
  * @example
  * ```ts
  * import type { DatabaseClusterHost } from "./database_cluster.ts";
+ * import { startEmbeddedDatabase } from "../../runtimes/shared/embedded/embedded_database.ts";
  * const host: DatabaseClusterHost = { startEmbedded: startEmbeddedDatabase, log: console.log };
  * ```
  */
@@ -86,7 +87,8 @@ export function redactUrl(url: string): string {
  *
  * @example
  * ```ts
- * import { DatabaseCluster } from "./database_cluster.ts";
+ * import { DatabaseCluster, type DatabaseClusterHost } from "./database_cluster.ts";
+ * declare const host: DatabaseClusterHost;
  * const cluster = new DatabaseCluster({ embedded: {} }, host);
  * await cluster.ensureStarted();
  * cluster.forWorker(); // { url: "postgres://postgres@127.0.0.1:…/postgres" }

@@ -35,7 +35,8 @@ const ownedHere: Set<string> = ((globalThis as unknown as Record<symbol, Set<str
  * @example
  * ```ts
  * import type { ClusterSegmentHost } from "./shared_memory.ts";
- * const host: ClusterSegmentHost = { pid: 42, loadMapper: nodeSharedMemory, processExists: () => true, atExit: () => () => {}, log: console.log };
+ * import { runtimeSharedMemory } from "../../runtimes/shared/shared_memory.ts";
+ * const host: ClusterSegmentHost = { pid: 42, loadMapper: runtimeSharedMemory, processExists: () => true, atExit: () => () => {}, log: console.log };
  * ```
  */
 export interface ClusterSegmentHost {
@@ -56,7 +57,8 @@ export interface ClusterSegmentHost {
  *
  * @example
  * ```ts
- * import { ClusterSegment } from "./shared_memory.ts";
+ * import { ClusterSegment, type ClusterSegmentHost } from "./shared_memory.ts";
+ * declare const host: ClusterSegmentHost;
  * const shmem = new ClusterSegment(host);
  * shmem.requestAddinShmemSpace(8192);
  * await shmem.create();

@@ -53,7 +53,9 @@ export interface SparePoolHost {
  *
  * @example
  * ```ts
- * import { SparePool } from "./spare_pool.ts";
+ * import { SparePool, type SparePoolHost } from "./spare_pool.ts";
+ * declare const host: SparePoolHost;
+ * declare const events: import("../adapter.ts").WorkerProcessEvents;
  * const pool = new SparePool(2, host);
  * pool.fill();
  * const process = pool.take(events); // null when none is left

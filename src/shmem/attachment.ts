@@ -50,6 +50,7 @@ export interface SegmentLocation {
  * @example
  * ```ts
  * import { SegmentAttachment } from "./attachment.ts";
+ * declare const mapper: import("./mapper.ts").SharedMemoryMapper;
  * const shmem = new SegmentAttachment(mapper, { name: "/bgworker.4242.1", size: 81920 });
  * const { buffer, found } = shmem.initStruct("my counters", 64);
  * ```

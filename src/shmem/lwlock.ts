@@ -51,9 +51,11 @@ export function releaseAllLWLocks(): void {
  * @example
  * ```ts
  * import { LWLock } from "./lwlock.ts";
- * const lock = new LWLock(new Int32Array(buffer), 0);
+ * declare const buffer: ArrayBuffer; // shared memory: word 0 is the lock, word 1 a counter
+ * const words = new Int32Array(buffer);
+ * const lock = new LWLock(words, 0);
  * lock.acquire("exclusive");
- * try { counter[0]++; } finally { lock.release(); }
+ * try { words[1]!++; } finally { lock.release(); }
  * ```
  */
 export class LWLock {

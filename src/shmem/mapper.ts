@@ -121,8 +121,10 @@ export interface LibcCalls {
  *
  * @example
  * ```ts
- * import { mapperFromLibc } from "./mapper.ts";
- * const mapper = mapperFromLibc(denoLibc(), listSharedMemory);
+ * import { type LibcCalls, mapperFromLibc } from "./mapper.ts";
+ * import { listSharedMemory } from "../../runtimes/shared/shm_directory.ts";
+ * declare const libc: LibcCalls; // the runtime's foreign function bindings
+ * const mapper = mapperFromLibc(libc, listSharedMemory);
  * ```
  */
 export function mapperFromLibc(libc: LibcCalls, list: () => string[]): SharedMemoryMapper {

@@ -72,7 +72,8 @@ export function segmentSize(requests: ShmemRequests): number {
  *
  * @example
  * ```ts
- * import { initializeSegment, segmentSize } from "./segment.ts";
+ * import { initializeSegment, segmentSize, type ShmemRequests } from "./segment.ts";
+ * const requests: ShmemRequests = { addinBytes: 8192, tranches: new Map([["my locks", 4]]) };
  * const buffer = new ArrayBuffer(segmentSize(requests));
  * initializeSegment(buffer, requests);
  * ```
@@ -98,6 +99,7 @@ export function initializeSegment(buffer: ArrayBuffer, requests: ShmemRequests):
  * @example
  * ```ts
  * import { ShmemIndex } from "./segment.ts";
+ * declare const mapped: ArrayBuffer; // a whole segment, mapped after initializeSegment
  * const index = new ShmemIndex(mapped);
  * const { offset, found } = index.initStruct("my counters", 64);
  * ```

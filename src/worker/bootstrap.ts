@@ -43,7 +43,8 @@ export interface BootstrapOptions {
  * @example
  * ```ts
  * import { runBackgroundWorker } from "./bootstrap.ts";
- * runBackgroundWorker(createNodeWorkerPort());
+ * import { createProcessWorkerPort } from "../../runtimes/shared/worker_port.ts";
+ * runBackgroundWorker(createProcessWorkerPort());
  * ```
  */
 export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions = {}): void {

@@ -20,9 +20,10 @@ import { endProcess, requirePort, workerState } from "./state.ts";
  *
  * @example
  * ```ts
+ * import { myLatch, waitLatch, WL_POSTMASTER_DEATH } from "bgworker/worker";
  * import { ORPHAN_GRACE_MS } from "./channel.ts";
- * fake.disconnect();
- * fake.advance(ORPHAN_GRACE_MS); // the worker has exited by now
+ * await waitLatch(myLatch, WL_POSTMASTER_DEATH, -1); // the postmaster has died
+ * const deadline = Date.now() + ORPHAN_GRACE_MS; // clean up before then: the process exits 1 at this time
  * ```
  */
 export const ORPHAN_GRACE_MS = 500;
@@ -51,6 +52,9 @@ export interface StartPathEvents {
  * @example
  * ```ts
  * import { listenToPostmaster } from "./channel.ts";
+ * import type { WorkerPort } from "./port.ts";
+ * declare const port: WorkerPort;
+ * declare function startWorker(port: WorkerPort, message: import("../protocol.ts").StartMessage): Promise<void>;
  * listenToPostmaster(port, { start: (message) => void startWorker(port, message), ping: () => {} });
  * ```
  */
@@ -97,6 +101,7 @@ export function listenToPostmaster(port: WorkerPort, events: StartPathEvents): v
  * @example
  * ```ts
  * import { request } from "./channel.ts";
+ * declare const handle: import("../handle.ts").BackgroundWorkerHandle;
  * const { value, seq } = await request("getpid", { handle });
  * ```
  */

@@ -43,6 +43,8 @@ export interface WorkerConnection {
  *
  * @example
  * ```ts
+ * import type { WorkerConnection } from "bgworker/worker";
+ * declare const db: WorkerConnection;
  * await db.transaction((tx) => tx.query("update counted set n = n + 1"));
  * ```
  */
@@ -61,7 +63,7 @@ const LISTEN = /^\s*(LISTEN|UNLISTEN)\b/i;
  * ```ts
  * import { backgroundWorkerInitializeConnection } from "bgworker/worker";
  * const db = await backgroundWorkerInitializeConnection("postgres", null);
- * const [{ n }] = await db.query<{ n: number }>("select $1::int as n", [1]);
+ * const [row] = await db.query<{ n: number }>("select $1::int as n", [1]); // row?.n === 1
  * ```
  */
 export async function backgroundWorkerInitializeConnection(dbname: string | null, username: string | null, flags = 0): Promise<WorkerConnection> {

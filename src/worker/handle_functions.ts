@@ -20,7 +20,8 @@ import { workerState } from "./state.ts";
  *
  * @example
  * ```ts
- * import { myProcPid, registerDynamicBackgroundWorker } from "bgworker/worker";
+ * import { type BackgroundWorker, myProcPid, registerDynamicBackgroundWorker } from "bgworker/worker";
+ * declare const helper: BackgroundWorker;
  * const handle = await registerDynamicBackgroundWorker({ ...helper, bgw_notify_pid: myProcPid });
  * ```
  */
@@ -38,7 +39,8 @@ export async function registerDynamicBackgroundWorker(worker: BackgroundWorker):
  *
  * @example
  * ```ts
- * import { getBackgroundWorkerPid } from "bgworker/worker";
+ * import { type BackgroundWorkerHandle, getBackgroundWorkerPid } from "bgworker/worker";
+ * declare const handle: BackgroundWorkerHandle;
  * const { status, pid } = await getBackgroundWorkerPid(handle);
  * ```
  */
@@ -53,7 +55,8 @@ export async function getBackgroundWorkerPid(handle: BackgroundWorkerHandle): Pr
  *
  * @example
  * ```ts
- * import { terminateBackgroundWorker } from "bgworker/worker";
+ * import { type BackgroundWorkerHandle, terminateBackgroundWorker } from "bgworker/worker";
+ * declare const handle: BackgroundWorkerHandle;
  * await terminateBackgroundWorker(handle);
  * ```
  */
@@ -67,7 +70,8 @@ export async function terminateBackgroundWorker(handle: BackgroundWorkerHandle):
  *
  * @example
  * ```ts
- * import { BGWH_STARTED, waitForBackgroundWorkerStartup } from "bgworker/worker";
+ * import { type BackgroundWorkerHandle, BGWH_STARTED, waitForBackgroundWorkerStartup } from "bgworker/worker";
+ * declare const handle: BackgroundWorkerHandle;
  * const { status, pid } = await waitForBackgroundWorkerStartup(handle);
  * if (status === BGWH_STARTED) console.log("helper runs as", pid);
  * ```
@@ -82,7 +86,8 @@ export async function waitForBackgroundWorkerStartup(handle: BackgroundWorkerHan
  *
  * @example
  * ```ts
- * import { terminateBackgroundWorker, waitForBackgroundWorkerShutdown } from "bgworker/worker";
+ * import { type BackgroundWorkerHandle, terminateBackgroundWorker, waitForBackgroundWorkerShutdown } from "bgworker/worker";
+ * declare const handle: BackgroundWorkerHandle;
  * await terminateBackgroundWorker(handle);
  * await waitForBackgroundWorkerShutdown(handle);
  * ```

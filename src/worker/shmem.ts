@@ -36,10 +36,11 @@ export function shmemInitStruct(name: string, size: number): ShmemStruct {
  *
  * @example
  * ```ts
- * import { getNamedLWLockTranche } from "bgworker/worker";
- * const [lock] = getNamedLWLockTranche("counters");
+ * import { getNamedLWLockTranche, shmemInitStruct } from "bgworker/worker";
+ * const lock = getNamedLWLockTranche("counters")[0]!; // _PG_init requested one lock or more
+ * const counters = new Int32Array(shmemInitStruct("counters", 8).buffer);
  * lock.acquire("exclusive");
- * try { update(); } finally { lock.release(); }
+ * try { counters[0]!++; } finally { lock.release(); }
  * ```
  */
 export function getNamedLWLockTranche(name: string): LWLock[] {

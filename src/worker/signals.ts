@@ -86,6 +86,7 @@ function run(signal: SignalName): void {
  * @example
  * ```ts
  * import { deliverSignal } from "./signals.ts";
+ * declare const port: import("./port.ts").WorkerPort;
  * port.onSignal("SIGTERM", () => deliverSignal("SIGTERM"));
  * ```
  */
@@ -105,6 +106,7 @@ export function deliverSignal(signal: SignalName): void {
  * @example
  * ```ts
  * import { backgroundWorkerUnblockSignals, pqsignal } from "bgworker/worker";
+ * let reloadRequested = false;
  * pqsignal("SIGHUP", () => reloadRequested = true);
  * backgroundWorkerUnblockSignals();
  * ```
@@ -124,7 +126,7 @@ export function backgroundWorkerUnblockSignals(): void {
  * ```ts
  * import { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals } from "bgworker/worker";
  * backgroundWorkerBlockSignals();
- * criticalSection();
+ * // … handlers run only after this: none interrupts what happens here
  * backgroundWorkerUnblockSignals();
  * ```
  */

@@ -138,8 +138,10 @@ export function workerState(): WorkerState {
  *
  * @example
  * ```ts
+ * import type { BackgroundWorkerEntry } from "bgworker/worker";
  * import { updateWorkerState } from "./state.ts";
- * updateWorkerState({ entry: rebuildWorkerEntry(encoded), postmasterPid: 4242 });
+ * declare const entry: BackgroundWorkerEntry; // rebuilt from the start message
+ * updateWorkerState({ entry, postmasterPid: 4242 });
  * ```
  */
 export function updateWorkerState(changes: Partial<Pick<WorkerState, "port" | "entry" | "postmasterPid" | "database">>): void {
@@ -177,7 +179,8 @@ export function onWorkerStateChange(listener: WorkerStateListener): () => void {
  *
  * @example
  * ```ts
- * import { resetWorkerStateForTests } from "../src/worker/state.ts";
+ * import { beforeEach } from "node:test";
+ * import { resetWorkerStateForTests } from "./state.ts";
  * beforeEach(() => resetWorkerStateForTests());
  * ```
  */

@@ -19,6 +19,7 @@ import { endProcess, workerState } from "./state.ts";
  * @example
  * ```ts
  * import { myLatch, resetLatch, waitLatch, WL_EXIT_ON_PM_DEATH, WL_LATCH_SET, WL_TIMEOUT } from "bgworker/worker";
+ * declare function doPeriodicWork(): void;
  * for (;;) {
  *   const rc = await waitLatch(myLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10_000);
  *   resetLatch(myLatch);
