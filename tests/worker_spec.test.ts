@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BGW_EXTRALEN, BGW_NEVER_RESTART, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_SHMEM_ACCESS } from "../src/constants.ts";
 import { BackgroundWorkerError } from "../src/errors.ts";
-import { decodeWorkerEntry, encodeWorkerEntry, utf8ByteLength, validateBackgroundWorker } from "../src/worker_spec.ts";
+import * as utf8 from "../src/utf8.ts";
+import { type Datum, decodeWorkerEntry, encodeWorkerEntry, rebuildWorkerEntry, utf8ByteLength, validateBackgroundWorker } from "../src/worker_spec.ts";
 import { fakePostmaster, worker } from "./helpers/fake_runtime.ts";
 
 interface BadCase {
@@ -46,7 +47,7 @@ for (const bad of BAD) {
     const input = { ...worker("bad one"), ...bad.input };
     for (const register of [() => pm.registerBackgroundWorker(input as never), () => pm.registerDynamicBackgroundWorker(input as never)]) {
       assert.throws(register, (error: unknown) => {
-        assert.ok(error instanceof BackgroundWorkerError);
+        assert.ok(error instanceof BackgroundWorkerError, String(error));
         assert.equal(error.name, "BackgroundWorkerError");
         assert.equal(error.field, bad.field);
         assert.equal(error.code, "invalid_parameter_value");
@@ -67,7 +68,7 @@ for (const bad of BAD) {
 test("a static worker may not ask for notifications", () => {
   const { pm } = fakePostmaster();
   assert.throws(() => pm.registerBackgroundWorker(worker("static", { bgw_notify_pid: pm.pid })), (error: unknown) => {
-    assert.ok(error instanceof BackgroundWorkerError);
+    assert.ok(error instanceof BackgroundWorkerError, String(error));
     assert.equal(error.field, "bgw_notify_pid");
     assert.match(error.message, /only dynamic background workers can request notification/);
     return true;
@@ -101,7 +102,7 @@ test("validation fills defaults and freezes a private copy", () => {
   assert.equal(entry.bgw_extra.length, BGW_EXTRALEN);
   extra[0] = 99;
   assert.equal(entry.bgw_extra[0], 1, "registration took the value of bgw_extra, not the buffer");
-  assert.ok(Object.isFrozen(entry));
+  assert.ok(Object.isFrozen(entry), "the entry is frozen");
 });
 
 test("entries travel by value: encode and decode round-trip every Datum kind and bgw_extra", () => {
@@ -125,4 +126,241 @@ test("a decoded entry is validated again: a tampered string is refused", () => {
 test("utf8Encode agrees with TextEncoder, lone surrogates included", async () => {
   const { utf8Encode } = await import("../src/utf8.ts");
   for (const text of ["", "abc", "aé€😀", "\ud800x", "x\udfff"]) assert.deepEqual(utf8Encode(text), new TextEncoder().encode(text), text);
+});
+
+// Issue 12, items 2–4: the registration data is read once, refused when it
+// cannot travel, and reaches the worker exactly as it was registered.
+
+const SHORT = "short";
+const LONG = "n".repeat(300);
+
+/** A registration whose getters count the reads of every field. */
+function countingWorker(): { worker: Record<string, unknown>; reads: Map<string, number> } {
+  const values: Record<string, unknown> = {
+    ...worker("counted"), bgw_type: "kind", bgw_main_arg: 1n, bgw_extra: new Uint8Array([1, 2]), bgw_notify_pid: 0,
+  };
+  const reads = new Map<string, number>();
+  const counted: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    Object.defineProperty(counted, key, {
+      enumerable: true,
+      get: () => {
+        reads.set(key, (reads.get(key) ?? 0) + 1);
+        return value;
+      },
+    });
+  }
+  return { worker: counted, reads };
+}
+
+test("validation reads each field of the registration exactly once", () => {
+  const { worker: counted, reads } = countingWorker();
+  validateBackgroundWorker(counted, { dynamic: true });
+  assert.deepEqual(Object.fromEntries(reads), {
+    bgw_name: 1, bgw_flags: 1, bgw_start_time: 1, bgw_restart_time: 1, bgw_library_name: 1,
+    bgw_function_name: 1, bgw_type: 1, bgw_main_arg: 1, bgw_extra: 1, bgw_notify_pid: 1,
+  });
+});
+
+test("a Proxy answering another bgw_name on each read is refused or registered consistently, never over the limit", () => {
+  // Which reads answer the 300-byte name: each single read, and every read from the n-th on.
+  const patterns: [string, (read: number) => boolean][] = [];
+  for (let n = 1; n <= 6; n++) {
+    patterns.push([`only read ${n} long`, (read) => read === n], [`reads ${n}+ long`, (read) => read >= n]);
+  }
+  for (const [what, isLong] of patterns) {
+    let read = 0;
+    const proxy = new Proxy(worker(SHORT), {
+      get: (target, key, receiver) => (key === "bgw_name" ? (isLong(++read) ? LONG : SHORT) : Reflect.get(target, key, receiver)),
+    });
+    const { pm } = fakePostmaster();
+    let registered = false;
+    try {
+      pm.registerBackgroundWorker(proxy);
+      registered = true;
+    } catch (error) {
+      assert.ok(error instanceof BackgroundWorkerError, what);
+      assert.equal(error.field, "bgw_name", what);
+    }
+    const names = pm.backgroundWorkers().map((w) => w.bgw_name);
+    assert.deepEqual(names, registered ? [SHORT] : [], `${what}: registered ${names.map((n) => n.length)}`);
+  }
+});
+
+test("a bgw_extra that answers another length on each read, or lies about it, is refused or copied whole, always with a typed error", () => {
+  let reads = 0;
+  const shifty = new Proxy(new Uint8Array(10), {
+    get: (target, key) => (key === "length" ? (++reads === 1 ? 10 : 300) : Reflect.get(target, key, target)),
+  });
+  // A real Uint8Array whose own `length` says 0: the bytes it holds are what counts.
+  const liar = new Uint8Array(300);
+  Object.defineProperty(liar, "length", { get: () => 0 });
+  for (const extra of [shifty, liar]) {
+    assert.throws(() => validateBackgroundWorker(worker("w", { bgw_extra: extra }), { dynamic: true }), (error: unknown) => {
+      assert.ok(error instanceof BackgroundWorkerError, String(error));
+      assert.equal(error.field, "bgw_extra");
+      return true;
+    });
+  }
+  // A subclass of Uint8Array (a Node Buffer is one) is taken by its real length.
+  class Bytes extends Uint8Array {}
+  const entry = validateBackgroundWorker(worker("w", { bgw_extra: new Bytes(3).fill(7) }), { dynamic: true });
+  assert.deepEqual([...entry.bgw_extra.subarray(0, 4)], [7, 7, 7, 0]);
+});
+
+const STRING_FIELDS = ["bgw_name", "bgw_type", "bgw_library_name", "bgw_function_name"] as const;
+const LONE = ["\ud800", "a\udc00b", "x\udbff", "\udfff\ud800", "😀\ud83d"];
+
+test("a lone surrogate in any string field is refused at registration, naming the field, and the message stays well-formed", () => {
+  for (const field of STRING_FIELDS) {
+    for (const text of LONE) {
+      const input = worker("w", { [field]: text });
+      for (const register of [
+        () => validateBackgroundWorker(input, { dynamic: true }),
+        () => fakePostmaster().pm.registerDynamicBackgroundWorker(input),
+        // What a worker sends over its channel: JSON escapes the lone surrogate, decoding must refuse it too.
+        () => decodeWorkerEntry(JSON.stringify({ ...worker("w"), bgw_type: "w", bgw_main_arg: null, bgw_extra: "", bgw_notify_pid: 0, [field]: text })),
+      ]) {
+        assert.throws(register, (error: unknown) => {
+          assert.ok(error instanceof BackgroundWorkerError, `${field} ${JSON.stringify(text)}: ${String(error)}`);
+          assert.equal(error.field, field);
+          assert.match(error.message, /UTF-16/);
+          for (const part of [error.message, error.worker, error.detail ?? ""]) assert.ok(utf8.isWellFormedUtf16(part), JSON.stringify(part));
+          return true;
+        });
+      }
+    }
+  }
+  // A surrogate pair is a character like any other.
+  assert.equal(validateBackgroundWorker(worker("😀 ok"), { dynamic: true }).bgw_name, "😀 ok");
+});
+
+test("error messages quote at most about 80 characters of a bad value", () => {
+  const huge = "m".repeat(1 << 20);
+  const inputs: Record<string, unknown>[] = [
+    { bgw_name: huge },
+    { bgw_name: huge, bgw_flags: -1 },
+    { bgw_name: huge + "\ud800" },
+    { bgw_type: huge },
+    { bgw_function_name: huge },
+    { bgw_main_arg: huge },
+    { bgw_flags: 10n ** 100_000n },
+    { [huge]: 1 },
+  ];
+  for (const input of inputs) {
+    assert.throws(() => validateBackgroundWorker({ ...worker("w"), ...input }, { dynamic: true }), (error: unknown) => {
+      assert.ok(error instanceof BackgroundWorkerError, String(error).slice(0, 200));
+      assert.ok(error.message.length <= 200, `message of ${error.message.length} characters`);
+      assert.ok((error.detail ?? "").length <= 300, `detail of ${error.detail?.length} characters`);
+      assert.ok(error.worker.length <= 81 && (error.field ?? "").length <= 81, "worker and field are quoted short too");
+      return true;
+    });
+  }
+});
+
+const DATUMS: Datum[] = [
+  NaN, Infinity, -Infinity, -0, 0, 1, -1, 42, 0.1, -1.5, 1 / 3, 5e-324, Number.MAX_VALUE, -Number.MAX_VALUE,
+  Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, 0n, -1n, 2n ** 53n + 1n, -(2n ** 63n), 2n ** 63n - 1n, 2n ** 64n - 1n, true, false, null,
+];
+
+test("every Datum kind survives encode → rebuild and encode → decode exactly (Object.is)", () => {
+  for (const arg of DATUMS) {
+    const entry = validateBackgroundWorker(worker("datum", { bgw_main_arg: arg }), { dynamic: true });
+    assert.ok(Object.is(entry.bgw_main_arg, arg), `registration kept ${String(arg)}`);
+    const encoded = encodeWorkerEntry(entry);
+    for (const copy of [rebuildWorkerEntry(encoded), decodeWorkerEntry(encoded)]) {
+      assert.ok(Object.is(copy.bgw_main_arg, arg), `${typeof arg} ${Object.is(arg, -0) ? "-0" : String(arg)} came back as ${typeof copy.bgw_main_arg} ${String(copy.bgw_main_arg)}`);
+      assert.ok(Object.isFrozen(copy), "the copy is frozen");
+    }
+  }
+});
+
+test("the integer fields hold no -0: registration makes it 0, so it travels as it is kept", () => {
+  const entry = validateBackgroundWorker(worker("zeros", { bgw_flags: -0, bgw_restart_time: -0, bgw_notify_pid: -0 }), { dynamic: true });
+  for (const copy of [entry, rebuildWorkerEntry(encodeWorkerEntry(entry))]) {
+    assert.ok(Object.is(copy.bgw_flags, 0) && Object.is(copy.bgw_restart_time, 0) && Object.is(copy.bgw_notify_pid, 0), "-0 became 0");
+  }
+});
+
+test("bgw_extra carries all 256 byte values at every length 0–128", () => {
+  for (let length = 0; length <= BGW_EXTRALEN; length++) {
+    // Enough starting values that every byte value sits in some array of this length, last byte included.
+    for (let start = 0; start < 256; start += Math.max(1, Math.min(length, 37))) {
+      const extra = Uint8Array.from({ length }, (_, i) => (start + i) & 0xff);
+      const entry = validateBackgroundWorker(worker("extra", { bgw_extra: extra }), { dynamic: true });
+      const encoded = encodeWorkerEntry(entry);
+      const expected = new Uint8Array(BGW_EXTRALEN);
+      expected.set(extra);
+      for (const copy of [rebuildWorkerEntry(encoded), decodeWorkerEntry(encoded)]) {
+        assert.ok(copy.bgw_extra instanceof Uint8Array, "bgw_extra is a Uint8Array");
+        assert.deepEqual([...copy.bgw_extra], [...expected], `length ${length}, start ${start}`);
+      }
+    }
+  }
+});
+
+test("decodeWorkerEntry refuses malformed input from a worker's channel with a BackgroundWorkerError, nothing else", () => {
+  const good = JSON.parse(encodeWorkerEntry(validateBackgroundWorker(worker("w"), { dynamic: true }))) as Record<string, unknown>;
+  const bad: unknown[] = [
+    "{not json", "", "null", "42", "[]", '"text"', "x".repeat(1 << 20),
+    JSON.stringify({ ...good, bgw_main_arg: { bigint: "1e5" } }),
+    JSON.stringify({ ...good, bgw_main_arg: { bigint: "12abc" } }),
+    JSON.stringify({ ...good, bgw_main_arg: { bigint: "9".repeat(100_000) } }),
+    JSON.stringify({ ...good, bgw_main_arg: { bigint: 5 } }),
+    JSON.stringify({ ...good, bgw_main_arg: { bigint: "1", number: "NaN" } }),
+    JSON.stringify({ ...good, bgw_main_arg: { number: "nan" } }),
+    JSON.stringify({ ...good, bgw_main_arg: { number: 1 } }),
+    JSON.stringify({ ...good, bgw_main_arg: [] }),
+    JSON.stringify({ ...good, bgw_extra: "zz" }),
+    JSON.stringify({ ...good, bgw_extra: "abc" }),
+    JSON.stringify({ ...good, bgw_extra: "0g" }),
+    JSON.stringify({ ...good, bgw_extra: "00".repeat(BGW_EXTRALEN + 1) }),
+    JSON.stringify({ ...good, bgw_extra: "f".repeat(1 << 20) }),
+    JSON.stringify({ ...good, bgw_extra: 5 }),
+    JSON.stringify({ ...good, bgw_name: undefined }),
+    '{"__proto__":{"bgw_name":"x"}}',
+    42,
+  ];
+  for (const input of bad) {
+    assert.throws(() => decodeWorkerEntry(input as string), (error: unknown) => {
+      assert.ok(error instanceof BackgroundWorkerError, `${String(input).slice(0, 60)}: ${String(error)}`);
+      assert.ok(error.message.length <= 200, `message of ${error.message.length} characters`);
+      return true;
+    });
+  }
+});
+
+test("a worker still rebuilds the sample entry its warm-up uses (the encoding's older shape)", () => {
+  const sample = '{"bgw_name":"warm-up","bgw_type":"warm-up","bgw_flags":0,"bgw_start_time":0,"bgw_restart_time":-1,' +
+    '"bgw_library_name":"file:///warm-up.js","bgw_function_name":"main","bgw_main_arg":{"bigint":"1"},"bgw_extra":"00ff","bgw_notify_pid":0}';
+  const entry = rebuildWorkerEntry(sample);
+  assert.equal(entry.bgw_main_arg, 1n);
+  assert.deepEqual([...entry.bgw_extra.subarray(0, 3)], [0, 0xff, 0]);
+});
+
+test("worker_spec.ts is the one import: validation and the by-value encoding are its own files, re-exported under their names", async () => {
+  const spec = await import("../src/worker_spec.ts");
+  const validation = await import("../src/worker_validation.ts");
+  const encoding = await import("../src/worker_entry.ts");
+  assert.equal(spec.validateBackgroundWorker, validation.validateBackgroundWorker);
+  assert.equal(spec.encodeWorkerEntry, encoding.encodeWorkerEntry);
+  assert.equal(spec.decodeWorkerEntry, encoding.decodeWorkerEntry);
+  assert.equal(spec.rebuildWorkerEntry, encoding.rebuildWorkerEntry);
+  assert.equal(spec.utf8ByteLength, utf8.utf8ByteLength);
+  assert.equal(validation.quoteText("q".repeat(1000)), "q".repeat(80) + "…");
+  assert.equal(validation.quoteText("a\ud800"), "a\ufffd");
+  assert.equal(validation.quoteText("😀".repeat(100)), "😀".repeat(40) + "…", "never half a surrogate pair");
+  assert.equal(validation.quoteText("x" + "😀".repeat(100)), "x" + "😀".repeat(39) + "…", "never half a surrogate pair");
+});
+
+test("UTF-8 lives in src/utf8.ts: byte length and well-formedness agree with the runtime's own", () => {
+  const samples = ["", "abc", "aé€😀", "\ud800", "x\udfff", "\udbff\udfff", "\udfff\udbff", "😀\ud83d", "\ud83d😀", "\0"];
+  for (const text of samples) {
+    assert.equal(utf8.utf8ByteLength(text), new TextEncoder().encode(text).length, JSON.stringify(text));
+    const native = (text as unknown as { isWellFormed?: () => boolean }).isWellFormed;
+    const wellFormed = native ? native.call(text) : !/\p{Cs}/u.test(text);
+    assert.equal(utf8.isWellFormedUtf16(text), wellFormed, JSON.stringify(text));
+    const toWellFormed = (text as unknown as { toWellFormed?: () => string }).toWellFormed;
+    if (toWellFormed) assert.equal(utf8.toWellFormedUtf16(text), toWellFormed.call(text), JSON.stringify(text));
+  }
 });
