@@ -45,6 +45,8 @@ const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).pad
  * @example
  * ```ts
  * import { decodeWorkerEntry, encodeWorkerEntry } from "./worker_entry.ts";
+ * import type { BackgroundWorkerEntry } from "./worker_spec.ts";
+ * declare const entry: BackgroundWorkerEntry;
  * const copy = decodeWorkerEntry(encodeWorkerEntry(entry));
  * Object.is(copy.bgw_main_arg, entry.bgw_main_arg); // true, even for NaN and -0
  * ```
@@ -73,6 +75,7 @@ export function encodeWorkerEntry(entry: BackgroundWorkerEntry): string {
  * @example
  * ```ts
  * import { decodeWorkerEntry } from "./worker_entry.ts";
+ * declare const encoded: string; // what a worker sent with its "register" request
  * const entry = decodeWorkerEntry(encoded, { dynamic: true });
  * ```
  */
@@ -90,6 +93,8 @@ export function decodeWorkerEntry(encoded: string, options: ValidateOptions = { 
  * @example
  * ```ts
  * import { rebuildWorkerEntry } from "./worker_entry.ts";
+ * import type { StartMessage } from "./protocol.ts";
+ * declare const start: StartMessage;
  * const myEntry = rebuildWorkerEntry(start.entry);
  * ```
  */

@@ -74,21 +74,32 @@ export interface BackgroundWorker {
  *
  * @example
  * ```ts
- * import { validateBackgroundWorker } from "./worker_spec.ts";
+ * import { type BackgroundWorker, validateBackgroundWorker } from "./worker_spec.ts";
+ * declare const worker: BackgroundWorker;
  * const entry = validateBackgroundWorker(worker, { dynamic: true });
  * entry.bgw_type; // "counter 1" when bgw_type was not given
  * ```
  */
 export interface BackgroundWorkerEntry {
+  /** As registered: well-formed, at most `BGW_MAXLEN - 1` UTF-8 bytes. */
   readonly bgw_name: string;
+  /** As registered, or `bgw_name` when it was not given. */
   readonly bgw_type: string;
+  /** As registered. */
   readonly bgw_flags: number;
+  /** As registered. */
   readonly bgw_start_time: 0 | 1 | 2;
+  /** As registered, in seconds, or `BGW_NEVER_RESTART`. */
   readonly bgw_restart_time: number;
+  /** As registered, before it is resolved to a module. */
   readonly bgw_library_name: string;
+  /** As registered. */
   readonly bgw_function_name: string;
+  /** As registered, exactly (NaN and -0 included), or null when it was not given. */
   readonly bgw_main_arg: Datum;
+  /** Always `BGW_EXTRALEN` bytes: the registered ones, then zeros, as PostgreSQL's `char[BGW_EXTRALEN]`. */
   readonly bgw_extra: Uint8Array;
+  /** As registered, or 0 when it was not given. */
   readonly bgw_notify_pid: number;
 }
 
