@@ -26,9 +26,19 @@ export { Latch, resetLatch, setLatch } from "./src/worker/latch.ts";
 export { waitLatch } from "./src/worker/wait_latch.ts";
 export { elog } from "./src/worker/elog.ts";
 export type { LogLevel } from "./src/log_level.ts";
-export { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals, pqsignal, type SignalHandler } from "./src/worker/signals.ts";
+export {
+  backgroundWorkerBlockSignals,
+  backgroundWorkerUnblockSignals,
+  pqsignal,
+  type SignalHandler,
+} from "./src/worker/signals.ts";
 export { getNamedLWLockTranche, shmemInitStruct } from "./src/worker/shmem.ts";
-export { backgroundWorkerInitializeConnection, backgroundWorkerInitializeConnectionByOid, type WorkerConnection, type WorkerTransaction } from "./src/worker/database.ts";
+export {
+  backgroundWorkerInitializeConnection,
+  backgroundWorkerInitializeConnectionByOid,
+  type WorkerConnection,
+  type WorkerTransaction,
+} from "./src/worker/database.ts";
 export type { ShmemStruct } from "./src/shmem/attachment.ts";
 export type { LWLock, LWLockMode } from "./src/shmem/lwlock.ts";
 export { myBgworkerEntry, myLatch, myProcPid, postmasterIsAlive, procExit } from "./src/worker/identity.ts";

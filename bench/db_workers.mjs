@@ -20,6 +20,9 @@ export async function databaseRoundTrip() {
 /** Committed one-row updates per second on this worker's own row (its main argument). */
 export async function databaseTransactions(row) {
   const db = await connectAndWait();
-  const tps = await transactionsPerSecond((body) => db.transaction((tx) => body((sql, params) => tx.query(sql, params))), Number(row));
+  const tps = await transactionsPerSecond(
+    (body) => db.transaction((tx) => body((sql, params) => tx.query(sql, params))),
+    Number(row),
+  );
   void elog("LOG", `db ${JSON.stringify({ tps })}`);
 }

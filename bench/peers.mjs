@@ -15,33 +15,45 @@ const event = (emitter, name) => new Promise((resolve) => emitter.once(name, res
 
 async function clusterForkFirstMessage() {
   cluster.setupPrimary({ exec: FLOOR_CHILD, args: ["hello"], silent: false });
-  return median(await repeat(async () => {
-    const t0 = now();
-    const worker = cluster.fork();
-    const exited = event(worker, "exit");
-    await event(worker, "message");
-    const elapsed = now() - t0;
-    worker.process.kill("SIGKILL");
-    await exited;
-    return elapsed;
-  }));
+  return median(
+    await repeat(async () => {
+      const t0 = now();
+      const worker = cluster.fork();
+      const exited = event(worker, "exit");
+      await event(worker, "message");
+      const elapsed = now() - t0;
+      worker.process.kill("SIGKILL");
+      await exited;
+      return elapsed;
+    }),
+  );
 }
 
 async function pm2StartWaitReady() {
   const home = mkdtempSync(join(tmpdir(), "bgworker-bench-pm2-"));
   process.env.PM2_HOME = home;
   const pm2 = createRequire(import.meta.url)("pm2");
-  const call = (method, ...args) => new Promise((resolve, reject) => pm2[method](...args, (error, value) => error ? reject(error) : resolve(value)));
+  const call = (method, ...args) =>
+    new Promise((resolve, reject) => pm2[method](...args, (error, value) => error ? reject(error) : resolve(value)));
   await call("connect", true); // no daemon: PM2's God runs in this process and forks the apps itself
   try {
-    return median(await repeat(async (i) => {
-      const name = `bench-${i}`;
-      const t0 = now();
-      await call("start", { script: FLOOR_CHILD, args: ["ready"], name, wait_ready: true, listen_timeout: 10_000, autorestart: false });
-      const elapsed = now() - t0;
-      await call("delete", name);
-      return elapsed;
-    }));
+    return median(
+      await repeat(async (i) => {
+        const name = `bench-${i}`;
+        const t0 = now();
+        await call("start", {
+          script: FLOOR_CHILD,
+          args: ["ready"],
+          name,
+          wait_ready: true,
+          listen_timeout: 10_000,
+          autorestart: false,
+        });
+        const elapsed = now() - t0;
+        await call("delete", name);
+        return elapsed;
+      }),
+    );
   } finally {
     pm2.disconnect();
     rmSync(home, { recursive: true, force: true });

@@ -22,7 +22,9 @@ const RUNTIMES = {
 const flag = process.argv.indexOf("--runtime");
 const asked = flag >= 0 ? process.argv[flag + 1] : "all";
 const wanted = asked === "all" ? Object.keys(RUNTIMES) : asked.split(",");
-for (const name of wanted) if (!(name in RUNTIMES)) throw new Error(`unknown runtime ${name}; use ${Object.keys(RUNTIMES).join("|")}|all`);
+for (const name of wanted) {
+  if (!(name in RUNTIMES)) throw new Error(`unknown runtime ${name}; use ${Object.keys(RUNTIMES).join("|")}|all`);
+}
 
 // The database figures' real server, as npm test starts it; without one, they are measured on the embedded cluster only.
 let realPostgres = null;
@@ -41,18 +43,26 @@ async function script(runtime, file) {
   const [command, args] = RUNTIMES[runtime]();
   const result = await run(command, [...args, join(root, "bench", file)], { quiet: true, stderrLive: true });
   const last = result.output.trim().split("\n").reverse().find((line) => line.startsWith("{"));
-  if (result.code !== 0 || !last) throw new Error(`${file} on ${runtime} failed (exit ${result.code}):\n${result.output.slice(-3000)}`);
+  if (result.code !== 0 || !last) {
+    throw new Error(`${file} on ${runtime} failed (exit ${result.code}):\n${result.output.slice(-3000)}`);
+  }
   return JSON.parse(last);
 }
 
-const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) }, runtimes: {} };
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+  runtimes: {},
+};
 try {
   for (const runtime of wanted) {
     console.log(`\n=== ${runtime} ===`);
     const suite = await script(runtime, "suite.mjs");
     const peers = runtime.startsWith("node") ? await script(runtime, "peers.mjs") : null;
     results.runtimes[runtime] = { ...suite, peers };
-    console.log(`${suite.runtime} ${suite.version}: medians of ${suite.repetitions} runs after ${suite.warmUp} warm-up runs`);
+    console.log(
+      `${suite.runtime} ${suite.version}: medians of ${suite.repetitions} runs after ${suite.warmUp} warm-up runs`,
+    );
     console.table(figures(suite, peers));
   }
 } finally {

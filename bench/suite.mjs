@@ -4,7 +4,15 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { BGW_NEVER_RESTART, BGWH_STARTED, BGWH_STOPPED, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_SHMEM_ACCESS, BgWorkerStart_RecoveryFinished, Postmaster } from "../dist/mod.js";
+import {
+  BGW_NEVER_RESTART,
+  BGWH_STARTED,
+  BGWH_STOPPED,
+  BGWORKER_BACKEND_DATABASE_CONNECTION,
+  BGWORKER_SHMEM_ACCESS,
+  BgWorkerStart_RecoveryFinished,
+  Postmaster,
+} from "../dist/mod.js";
 import { roundTrips, TPS_TABLE, transactionsPerSecond } from "./db_loops.mjs";
 import { atomicAddRate, BENCH_LOCKS, BENCH_STRUCT, casPairNs, lockPairNs } from "./shm_loops.mjs";
 import { median, medians, now, progress, repeat, REPETITIONS, sleep, WARM_UP } from "./stats.mjs";
@@ -69,7 +77,9 @@ function benchPostmaster(options = {}) {
 // ---- floors: the runtime alone, no bgworker --------------------------------
 
 function rawChild(mode) {
-  return spawn(process.execPath, scriptArgs("floor_child.mjs", mode), { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  return spawn(process.execPath, scriptArgs("floor_child.mjs", mode), {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
 }
 const event = (emitter, name) => new Promise((resolve) => emitter.once(name, (value) => resolve(value)));
 
@@ -179,7 +189,9 @@ async function manyAtOnce() {
     const rss0 = process.memoryUsage().rss;
     const t0 = now();
     const handles = [];
-    for (let w = 0; w < MANY; w++) handles.push(pm.registerDynamicBackgroundWorker(worker(`m${i}.${w}`, "nap", { bgw_notify_pid: pm.pid })));
+    for (let w = 0; w < MANY; w++) {
+      handles.push(pm.registerDynamicBackgroundWorker(worker(`m${i}.${w}`, "nap", { bgw_notify_pid: pm.pid })));
+    }
     await Promise.all(handles.map((h) => pm.waitForBackgroundWorkerStartup(h)));
     const t1 = now();
     const rss1 = process.memoryUsage().rss;
@@ -198,7 +210,9 @@ async function idleCpu() {
   const { pm } = benchPostmaster({ maxWorkerProcesses: IDLE_WORKERS });
   await pm.start();
   const handles = [];
-  for (let w = 0; w < IDLE_WORKERS; w++) handles.push(pm.registerDynamicBackgroundWorker(worker(`idle${w}`, "nap", { bgw_notify_pid: pm.pid })));
+  for (let w = 0; w < IDLE_WORKERS; w++) {
+    handles.push(pm.registerDynamicBackgroundWorker(worker(`idle${w}`, "nap", { bgw_notify_pid: pm.pid })));
+  }
   await Promise.all(handles.map((h) => pm.waitForBackgroundWorkerStartup(h)));
   await sleep(1000); // let the workers' start-up traffic settle
   const samples = await repeat(async () => {
@@ -228,11 +242,29 @@ async function sharedMemory() {
     Atomics.store(words, BENCH_STRUCT.arrived, 0);
     Atomics.store(words, BENCH_STRUCT.expected, workers);
     const from = lines.length;
-    const handles = Array.from({ length: workers }, (_, w) =>
-      pm.registerDynamicBackgroundWorker(worker(`shm${w}`, "sharedMemoryLoops", { bgw_library_name: SHM_WORKERS, bgw_flags: BGWORKER_SHMEM_ACCESS, bgw_main_arg: w, bgw_notify_pid: pm.pid })));
-    for (const h of handles) if ((await pm.waitForBackgroundWorkerShutdown(h)) !== BGWH_STOPPED) throw new Error("worker did not stop");
-    const reports = lines.slice(from).filter((l) => l.message.startsWith("shmem ")).map((l) => JSON.parse(l.message.slice(6)));
-    if (reports.length !== workers) throw new Error(`expected ${workers} reports, got ${reports.length}: ${lines.slice(from).map((l) => l.message).join("; ")}`);
+    const handles = Array.from(
+      { length: workers },
+      (_, w) =>
+        pm.registerDynamicBackgroundWorker(
+          worker(`shm${w}`, "sharedMemoryLoops", {
+            bgw_library_name: SHM_WORKERS,
+            bgw_flags: BGWORKER_SHMEM_ACCESS,
+            bgw_main_arg: w,
+            bgw_notify_pid: pm.pid,
+          }),
+        ),
+    );
+    for (const h of handles) {
+      if ((await pm.waitForBackgroundWorkerShutdown(h)) !== BGWH_STOPPED) throw new Error("worker did not stop");
+    }
+    const reports = lines.slice(from).filter((l) => l.message.startsWith("shmem ")).map((l) =>
+      JSON.parse(l.message.slice(6))
+    );
+    if (reports.length !== workers) {
+      throw new Error(
+        `expected ${workers} reports, got ${reports.length}: ${lines.slice(from).map((l) => l.message).join("; ")}`,
+      );
+    }
     return { rate: median(reports.map((r) => r.rate)), pairNs: median(reports.map((r) => r.pairNs)) };
   };
   const private32 = new Int32Array(new SharedArrayBuffer(64));
@@ -286,16 +318,27 @@ async function databaseOn(option) {
         bgw_extra: startAt,
         bgw_notify_pid: pm.pid,
       })));
-    for (const h of handles) if ((await pm.waitForBackgroundWorkerShutdown(h)) !== BGWH_STOPPED) throw new Error("worker did not stop");
-    const reports = lines.slice(from).filter((l) => l.message.startsWith("db ")).map((l) => JSON.parse(l.message.slice(3)));
-    if (reports.length !== workers) throw new Error(`expected ${workers} reports, got ${reports.length}: ${lines.slice(from).map((l) => l.message).join("; ")}`);
+    for (const h of handles) {
+      if ((await pm.waitForBackgroundWorkerShutdown(h)) !== BGWH_STOPPED) throw new Error("worker did not stop");
+    }
+    const reports = lines.slice(from).filter((l) => l.message.startsWith("db ")).map((l) =>
+      JSON.parse(l.message.slice(3))
+    );
+    if (reports.length !== workers) {
+      throw new Error(
+        `expected ${workers} reports, got ${reports.length}: ${lines.slice(from).map((l) => l.message).join("; ")}`,
+      );
+    }
     return reports;
   };
   const sum = (values) => values.reduce((a, b) => a + b, 0);
   const result = {
     floorRoundTripMs: await roundTrips((text, params) => sql.unsafe(text, params)),
     roundTripMs: (await round("databaseRoundTrip", 1))[0].roundTripMs,
-    floorTps: await transactionsPerSecond((body) => sql.begin((tx) => body((text, params) => tx.unsafe(text, params))), 0),
+    floorTps: await transactionsPerSecond(
+      (body) => sql.begin((tx) => body((text, params) => tx.unsafe(text, params))),
+      0,
+    ),
     tps1: sum((await round("databaseTransactions", 1)).map((r) => r.tps)),
     tps4: sum((await round("databaseTransactions", 4)).map((r) => r.tps)),
   };
@@ -306,7 +349,13 @@ async function databaseOn(option) {
 
 // ---- run -----------------------------------------------------------------------
 
-const results = { runtime, version: onDeno ? Deno.version.deno : onBun ? Bun.version : process.versions.node, repetitions: REPETITIONS, warmUp: WARM_UP, many: MANY };
+const results = {
+  runtime,
+  version: onDeno ? Deno.version.deno : onBun ? Bun.version : process.versions.node,
+  repetitions: REPETITIONS,
+  warmUp: WARM_UP,
+  many: MANY,
+};
 // BENCH_ONLY=name,name measures only those figures (to work on one; run.mjs's tables need them all).
 const only = process.env.BENCH_ONLY?.split(",");
 const step = async (name, measure) => {

@@ -31,4 +31,3 @@ export function exitNow() {
   void elog("LOG", "exiting");
   procExit(1);
 }
-

@@ -6,7 +6,7 @@
  *   deno run -A examples/hello.ts
  *   bun run examples/hello.ts
  */
-import { BGW_NEVER_RESTART, BGWH_STARTED, type BackgroundWorker, Postmaster } from "../mod.ts";
+import { type BackgroundWorker, BGW_NEVER_RESTART, BGWH_STARTED, Postmaster } from "../mod.ts";
 
 const hello = (name: string, napUntilTerminated: boolean): BackgroundWorker => ({
   bgw_name: name,
@@ -26,7 +26,11 @@ await pm.start();
 const handle = pm.registerDynamicBackgroundWorker({ ...hello("hello dynamic", true), bgw_notify_pid: pm.pid });
 if (!handle) throw new Error("no free worker slot");
 const { status, pid } = await pm.waitForBackgroundWorkerStartup(handle);
-console.log(`dynamic worker ${status === BGWH_STARTED ? "started" : "did not start"}: handle ${JSON.stringify(handle)}, PID ${pid}`);
+console.log(
+  `dynamic worker ${status === BGWH_STARTED ? "started" : "did not start"}: handle ${
+    JSON.stringify(handle)
+  }, PID ${pid}`,
+);
 
 pm.terminateBackgroundWorker(handle);
 await pm.waitForBackgroundWorkerShutdown(handle);

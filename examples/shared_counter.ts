@@ -32,8 +32,7 @@ const handles = Array.from({ length: WORKERS }, (_, i) =>
     bgw_function_name: "countHits",
     bgw_main_arg: i,
     bgw_notify_pid: pm.pid,
-  })!
-);
+  })!);
 
 /**
  * The ledger under its lock, where the total always equals the sum of the
@@ -43,7 +42,10 @@ const handles = Array.from({ length: WORKERS }, (_, i) =>
 function snapshot(): { total: number; perWorker: number[] } | null {
   if (!ledgerLock!.conditionalAcquire("shared")) return null;
   try {
-    return { total: hits[HIT_COUNTS.ledgerTotal]!, perWorker: Array.from({ length: WORKERS }, (_, i) => hits[HIT_COUNTS.ledgerFirst + i]!) };
+    return {
+      total: hits[HIT_COUNTS.ledgerTotal]!,
+      perWorker: Array.from({ length: WORKERS }, (_, i) => hits[HIT_COUNTS.ledgerFirst + i]!),
+    };
   } finally {
     ledgerLock!.release();
   }
@@ -54,7 +56,9 @@ let done = false;
 void Promise.all(handles.map((handle) => pm.waitForBackgroundWorkerShutdown(handle))).then(() => done = true);
 while (!done) {
   const seen = snapshot();
-  if (seen && seen.total !== seen.perWorker.reduce((a, b) => a + b, 0)) throw new Error(`inconsistent ledger: ${seen.total} vs ${seen.perWorker}`);
+  if (seen && seen.total !== seen.perWorker.reduce((a, b) => a + b, 0)) {
+    throw new Error(`inconsistent ledger: ${seen.total} vs ${seen.perWorker}`);
+  }
   if (seen) consistent++;
   await new Promise((resolve) => setTimeout(resolve, 5));
 }
@@ -62,5 +66,9 @@ while (!done) {
 // Every worker is gone: nobody holds the lock.
 const { total, perWorker } = snapshot()!;
 console.log(`Atomics counter: ${Atomics.load(hits, HIT_COUNTS.atomicTotal)} hits (expected ${WORKERS * HITS})`);
-console.log(`ledger under the lock: ${total} hits = ${perWorker.join(" + ")}; all ${consistent} snapshots taken before they finished were consistent`);
+console.log(
+  `ledger under the lock: ${total} hits = ${
+    perWorker.join(" + ")
+  }; all ${consistent} snapshots taken before they finished were consistent`,
+);
 await pm.stop();

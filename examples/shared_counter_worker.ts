@@ -9,7 +9,13 @@ import { type Datum, getNamedLWLockTranche, myProcPid, shmemInitStruct } from ".
 export const WORKERS = 3;
 export const HITS = 20_000;
 /** The shared struct, as 32-bit words: the Atomics counter, the ledger's total, then one count per worker. */
-export const HIT_COUNTS = { name: "hit counts", size: 4 * (2 + WORKERS), atomicTotal: 0, ledgerTotal: 1, ledgerFirst: 2 } as const;
+export const HIT_COUNTS = {
+  name: "hit counts",
+  size: 4 * (2 + WORKERS),
+  atomicTotal: 0,
+  ledgerTotal: 1,
+  ledgerFirst: 2,
+} as const;
 export const LEDGER_LOCKS = "hit ledger";
 
 /** Main function: `index` is this worker's place in the ledger. */

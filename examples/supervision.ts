@@ -16,7 +16,14 @@
  *   for good.
  */
 import { eventLog } from "./event_log.ts";
-import { type BackgroundWorker, BGW_NEVER_RESTART, BGWH_STARTED, BGWH_STOPPED, BGWORKER_SHMEM_ACCESS, Postmaster } from "../mod.ts";
+import {
+  type BackgroundWorker,
+  BGW_NEVER_RESTART,
+  BGWH_STARTED,
+  BGWH_STOPPED,
+  BGWORKER_SHMEM_ACCESS,
+  Postmaster,
+} from "../mod.ts";
 
 const worker = (name: string, fn: string, flags: number, restart: number): BackgroundWorker => ({
   bgw_name: name,
@@ -40,9 +47,18 @@ await pm.start();
 const names = new Map<string, string>();
 pm.on("notify", ({ handle, status, pid }) => {
   const name = names.get(`${handle.slot}:${handle.generation}`);
-  record(`notify: ${name} ${status === BGWH_STARTED ? `started, PID ${pid}` : status === BGWH_STOPPED ? "stopped" : `status ${status}`}`);
+  record(
+    `notify: ${name} ${
+      status === BGWH_STARTED ? `started, PID ${pid}` : status === BGWH_STOPPED ? "stopped" : `status ${status}`
+    }`,
+  );
 });
-for (const w of [worker("one-off", "steadyMain", BGWORKER_SHMEM_ACCESS, BGW_NEVER_RESTART), worker("crashing", "crashingMain", BGWORKER_SHMEM_ACCESS, BGW_NEVER_RESTART)]) {
+for (
+  const w of [
+    worker("one-off", "steadyMain", BGWORKER_SHMEM_ACCESS, BGW_NEVER_RESTART),
+    worker("crashing", "crashingMain", BGWORKER_SHMEM_ACCESS, BGW_NEVER_RESTART),
+  ]
+) {
   const handle = pm.registerDynamicBackgroundWorker({ ...w, bgw_notify_pid: pm.pid })!;
   names.set(`${handle.slot}:${handle.generation}`, w.bgw_name);
 }
@@ -51,5 +67,11 @@ const count = (text: string) => lines.filter((line) => line.includes(text)).leng
 // Two runs of "flaky" ended by its error, and one whole crash cycle.
 await until(() => count("lost the connection") >= 2 && count("reinitializing") >= 1 && count("steady (PID") >= 2);
 console.log("\nstill registered:");
-console.table(pm.backgroundWorkers().map(({ bgw_name, status, pid }) => ({ bgw_name, status: status === BGWH_STARTED ? "started" : "waiting to restart", pid })));
+console.table(
+  pm.backgroundWorkers().map(({ bgw_name, status, pid }) => ({
+    bgw_name,
+    status: status === BGWH_STARTED ? "started" : "waiting to restart",
+    pid,
+  })),
+);
 await pm.stop("fast");

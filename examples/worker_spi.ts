@@ -20,7 +20,10 @@ import { setWorkerSpiConfigFile, workerSpiLaunch, type WorkerSpiSettings } from 
 // postgresql.conf's stand-in. A naptime of an hour: below, only SIGHUP makes the workers count.
 const dir = mkdtempSync(join(tmpdir(), "worker_spi-"));
 const settingsFile = join(dir, "worker_spi.json");
-writeFileSync(settingsFile, JSON.stringify({ naptime: 3600, total_workers: 2, database: "postgres" } satisfies WorkerSpiSettings));
+writeFileSync(
+  settingsFile,
+  JSON.stringify({ naptime: 3600, total_workers: 2, database: "postgres" } satisfies WorkerSpiSettings),
+);
 setWorkerSpiConfigFile(settingsFile);
 
 // Every step waits for what the workers log, not for the clock.
@@ -42,7 +45,9 @@ const sql = postgres(await pm.connectionUrl(), { max: 1, onnotice: () => {} });
 await sql`insert into schema4.counted values ('total', 0), ('delta', 1)`;
 pm.reloadConfiguration(); // SIGHUP: every worker wakes and counts once
 await until(logged("worker_spi dynamic worker 4: count in schema4.counted is now 1"));
-for (const { type, value } of await sql`select type, value from schema4.counted`) console.log(`schema4.counted: ${type}|${value}`);
+for (const { type, value } of await sql`select type, value from schema4.counted`) {
+  console.log(`schema4.counted: ${type}|${value}`);
+}
 
 await sql.end();
 await pm.stop("fast");

@@ -152,26 +152,49 @@ export function createExtension(pm: Postmaster): void {
  * const pid = await workerSpiLaunch(13, mydbOid, nologroleOid, ["ROLELOGINCHECK"]);
  * ```
  */
-export async function workerSpiLaunch(index: number, dboid: number | null = null, roleoid: number | null = null, flags: readonly WorkerSpiFlag[] = []): Promise<number | null> {
-  if (!postmaster) throw new Error("worker_spi is not installed: call createExtension(pm) or preload it with sharedPreloadLibraries");
+export async function workerSpiLaunch(
+  index: number,
+  dboid: number | null = null,
+  roleoid: number | null = null,
+  flags: readonly WorkerSpiFlag[] = [],
+): Promise<number | null> {
+  if (!postmaster) {
+    throw new Error("worker_spi is not installed: call createExtension(pm) or preload it with sharedPreloadLibraries");
+  }
   let bits = 0;
   for (const flag of flags) {
     if (!(flag in FLAG_NAMES)) throw new TypeError(`incorrect flag value found in array: ${JSON.stringify(flag)}`);
     bits |= FLAG_NAMES[flag];
   }
   const handle = postmaster.registerDynamicBackgroundWorker({
-    ...workerSpiWorker(`worker_spi dynamic worker ${index}`, "worker_spi dynamic", index, dboid ?? 0, roleoid ?? 0, bits),
+    ...workerSpiWorker(
+      `worker_spi dynamic worker ${index}`,
+      "worker_spi dynamic",
+      index,
+      dboid ?? 0,
+      roleoid ?? 0,
+      bits,
+    ),
     // So that the launch can wait for the start.
     bgw_notify_pid: postmaster.pid,
   });
   if (!handle) return null;
   const { status, pid } = await postmaster.waitForBackgroundWorkerStartup(handle);
-  if (status === BGWH_STOPPED) throw new Error("could not start background process (more details may be available in the server log)");
+  if (status === BGWH_STOPPED) {
+    throw new Error("could not start background process (more details may be available in the server log)");
+  }
   if (status === BGWH_POSTMASTER_DIED) throw new Error("cannot start background processes without postmaster");
   return pid;
 }
 
-function workerSpiWorker(name: string, type: string, index: number, dboid: number, roleoid: number, flags: number): BackgroundWorker {
+function workerSpiWorker(
+  name: string,
+  type: string,
+  index: number,
+  dboid: number,
+  roleoid: number,
+  flags: number,
+): BackgroundWorker {
   const path = new TextEncoder().encode(configFile);
   const extra = new Uint8Array(OIDS_AND_FLAGS + path.length);
   const view = new DataView(extra.buffer);
@@ -208,7 +231,9 @@ export async function worker_spi_main(mainArg: Datum): Promise<void> {
   const [dboid, roleoid, flags] = [view.getUint32(0, true), view.getUint32(4, true), view.getUint32(8, true)];
   const path = entry.bgw_extra.subarray(OIDS_AND_FLAGS);
   // Up to the first NUL: bgw_extra is a fixed 128 bytes in PostgreSQL, and may come zero-padded.
-  const settingsPath = new TextDecoder().decode(path.subarray(0, path.indexOf(0) === -1 ? path.length : path.indexOf(0)));
+  const settingsPath = new TextDecoder().decode(
+    path.subarray(0, path.indexOf(0) === -1 ? path.length : path.indexOf(0)),
+  );
   const schema = `schema${index}`;
 
   let reloadPending = false;
@@ -226,7 +251,10 @@ export async function worker_spi_main(mainArg: Datum): Promise<void> {
 
   // initialize_worker_spi: the schema and its table, unless an earlier worker made them.
   await db.transaction(async (tx) => {
-    const [{ count }] = (await tx.query<{ count: number }>("select count(*)::int as count from pg_namespace where nspname = $1", [schema])) as [{ count: number }];
+    const [{ count }] =
+      (await tx.query<{ count: number }>("select count(*)::int as count from pg_namespace where nspname = $1", [
+        schema,
+      ])) as [{ count: number }];
     if (count === 0) {
       await tx.query(
         `create schema "${schema}" ` +

@@ -19,16 +19,22 @@ export function exportMapProblems(root) {
   }
   if (deno.name !== "@bgworker/bgworker") problems.push(`deno.json name is ${deno.name}`);
   if (pkg.name !== "bgworker") problems.push(`package.json name is ${pkg.name}`);
-  if (deno.version !== pkg.version) problems.push(`versions differ: deno.json ${deno.version}, package.json ${pkg.version}`);
+  if (deno.version !== pkg.version) {
+    problems.push(`versions differ: deno.json ${deno.version}, package.json ${pkg.version}`);
+  }
   for (const key of denoKeys) {
     const entry = pkg.exports[key];
     if (!entry) continue;
     if (JSON.stringify(Object.keys(entry)) !== JSON.stringify(CONDITIONS)) {
-      problems.push(`${key}: conditions are ${Object.keys(entry).join(", ")}; expected ${CONDITIONS.join(", ")} in that order`);
+      problems.push(
+        `${key}: conditions are ${Object.keys(entry).join(", ")}; expected ${CONDITIONS.join(", ")} in that order`,
+      );
       continue;
     }
     const js = compiled(deno.exports[key]);
-    if (entry.default !== js) problems.push(`${key}: default is ${entry.default}; deno.json's ${deno.exports[key]} compiles to ${js}`);
+    if (entry.default !== js) {
+      problems.push(`${key}: default is ${entry.default}; deno.json's ${deno.exports[key]} compiles to ${js}`);
+    }
     if (entry.types !== js.replace(/\.js$/, ".d.ts")) problems.push(`${key}: types is ${entry.types}`);
     for (const runtime of ["deno", "bun", "node"]) {
       // "." resolves straight to the runtime's own entry point; every other subpath to its one file.

@@ -15,13 +15,17 @@ import process from "node:process";
 const DEBIAN_BINARIES = "/usr/lib/postgresql";
 
 function binaryDirectory() {
-  const versions = existsSync(DEBIAN_BINARIES) ? readdirSync(DEBIAN_BINARIES).filter((v) => existsSync(join(DEBIAN_BINARIES, v, "bin", "initdb"))) : [];
+  const versions = existsSync(DEBIAN_BINARIES)
+    ? readdirSync(DEBIAN_BINARIES).filter((v) => existsSync(join(DEBIAN_BINARIES, v, "bin", "initdb")))
+    : [];
   if (versions.length) return join(DEBIAN_BINARIES, versions.sort((a, b) => Number(b) - Number(a))[0], "bin");
   return null;
 }
 
 function install() {
-  if (process.getuid?.() !== 0) throw new Error("PostgreSQL is not installed, and installing it needs root (apt-get install postgresql)");
+  if (process.getuid?.() !== 0) {
+    throw new Error("PostgreSQL is not installed, and installing it needs root (apt-get install postgresql)");
+  }
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   for (const args of [["update", "-q"], ["install", "-y", "-q", "--no-install-recommends", "postgresql"]]) {
     const result = spawnSync("apt-get", args, { env, stdio: ["ignore", "ignore", "inherit"] });
@@ -57,9 +61,13 @@ export async function startRealPostgres() {
     chownSync(dir, uid, gid);
   }
   const as = (tool, args) => {
-    const [command, commandArgs] = asRoot ? ["runuser", ["-u", "postgres", "--", join(bin, tool), ...args]] : [join(bin, tool), args];
+    const [command, commandArgs] = asRoot
+      ? ["runuser", ["-u", "postgres", "--", join(bin, tool), ...args]]
+      : [join(bin, tool), args];
     const result = spawnSync(command, commandArgs, { encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`${tool} failed (exit ${result.status}): ${result.stderr || result.stdout}`);
+    if (result.status !== 0) {
+      throw new Error(`${tool} failed (exit ${result.status}): ${result.stderr || result.stdout}`);
+    }
   };
   const data = join(dir, "data");
   as("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);

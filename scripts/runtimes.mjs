@@ -20,7 +20,16 @@ export function node24() {
   if (!existsSync(binary)) {
     console.log(`fetching ${pkg}@24 from the npm registry into .cache/node24`);
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    const r = spawnSync(npm, ["install", "--prefix", NODE24_DIR, "--no-save", "--no-package-lock", "--no-audit", "--no-fund", `${pkg}@24`], { stdio: "inherit" });
+    const r = spawnSync(npm, [
+      "install",
+      "--prefix",
+      NODE24_DIR,
+      "--no-save",
+      "--no-package-lock",
+      "--no-audit",
+      "--no-fund",
+      `${pkg}@24`,
+    ], { stdio: "inherit" });
     if (r.status !== 0 || !existsSync(binary)) throw new Error(`could not install ${pkg}@24 from the npm registry`);
   }
   return binary;
@@ -29,7 +38,11 @@ export function node24() {
 /** Run a command, echoing its output live (unless quiet) and returning it with the exit code. */
 export function run(command, args, options = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: options.cwd ?? root, env: { ...process.env, NO_COLOR: "1", ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? root,
+      env: { ...process.env, NO_COLOR: "1", ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const echo = (chunk) => {
       output += chunk;

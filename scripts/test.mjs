@@ -25,7 +25,9 @@ function testFiles(dir) {
     return e.name.endsWith(".test.ts") ? [path] : [];
   });
 }
-const files = (args.length ? args.map((f) => join(root, f)) : testFiles(join(root, "tests"))).map((f) => "./" + relative(root, f)).sort();
+const files = (args.length ? args.map((f) => join(root, f)) : testFiles(join(root, "tests"))).map((f) =>
+  "./" + relative(root, f)
+).sort();
 
 const tap = (output) => ({ pass: last(output, /^# pass (\d+)$/gm), fail: last(output, /^# fail (\d+)$/gm) });
 const RUNTIMES = {
@@ -66,18 +68,25 @@ console.log(`real PostgreSQL for the database tests: ${realPostgres.version} at 
 
 const results = [];
 try {
-for (const name of wanted) {
-  const runtime = RUNTIMES[name];
-  if (!runtime) throw new Error(`unknown runtime ${name}; use ${Object.keys(RUNTIMES).join(", ")}`);
-  console.log(`\n=== ${runtime.label}: ${files.length} test files ===`);
-  const started = Date.now();
-  const [command, commandArgs] = runtime.command();
-  // A hung suite must fail within CI's budget, not eat it.
-  const { code, output } = await run(command, commandArgs, { timeoutMs: RUNTIME_TIMEOUT_MS });
-  const { pass, fail } = runtime.counts(output.replace(new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g"), ""));
-  const ok = code === 0 && pass !== null && pass > 0 && fail === 0;
-  results.push({ runtime: runtime.label, pass: pass ?? 0, fail: fail ?? 0, exit: code, seconds: ((Date.now() - started) / 1000).toFixed(1), ok });
-}
+  for (const name of wanted) {
+    const runtime = RUNTIMES[name];
+    if (!runtime) throw new Error(`unknown runtime ${name}; use ${Object.keys(RUNTIMES).join(", ")}`);
+    console.log(`\n=== ${runtime.label}: ${files.length} test files ===`);
+    const started = Date.now();
+    const [command, commandArgs] = runtime.command();
+    // A hung suite must fail within CI's budget, not eat it.
+    const { code, output } = await run(command, commandArgs, { timeoutMs: RUNTIME_TIMEOUT_MS });
+    const { pass, fail } = runtime.counts(output.replace(new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g"), ""));
+    const ok = code === 0 && pass !== null && pass > 0 && fail === 0;
+    results.push({
+      runtime: runtime.label,
+      pass: pass ?? 0,
+      fail: fail ?? 0,
+      exit: code,
+      seconds: ((Date.now() - started) / 1000).toFixed(1),
+      ok,
+    });
+  }
 } finally {
   realPostgres.stop();
 }

@@ -137,4 +137,3 @@ export interface EmbeddedDatabase {
   /** Stop the cluster's server; resolves once it is down. */
   stop(): Promise<void>;
 }
-

@@ -156,10 +156,14 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessa
   if (value.type === "started") return { type: "started" };
   if (value.type === "ready") return { type: "ready" };
   if (value.type === "log") {
-    if (!isLogLevel(value.level) || typeof value.message !== "string") return { invalid: "log message without a known level and a text" };
+    if (!isLogLevel(value.level) || typeof value.message !== "string") {
+      return { invalid: "log message without a known level and a text" };
+    }
     return { type: "log", level: value.level, message: value.message };
   }
-  if (value.type !== "request") return { invalid: `unknown message type ${JSON.stringify(String(value.type)).slice(0, 60)}` };
+  if (value.type !== "request") {
+    return { invalid: `unknown message type ${JSON.stringify(String(value.type)).slice(0, 60)}` };
+  }
   if (!isIndex(value.id)) return { invalid: "request without a numeric id" };
   const id = value.id;
   switch (value.op) {
@@ -173,7 +177,9 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessa
       return { type: "request", id, op: value.op, handle };
     }
     case "database":
-      if (typeof value.dbname !== "string" || (value.role !== null && typeof value.role !== "string")) return { invalid: "database request without a database name and a role or null" };
+      if (typeof value.dbname !== "string" || (value.role !== null && typeof value.role !== "string")) {
+        return { invalid: "database request without a database name and a role or null" };
+      }
       return { type: "request", id, op: "database", dbname: value.dbname, role: value.role };
     default:
       return { invalid: `unknown request ${JSON.stringify(String(value.op)).slice(0, 60)}` };

@@ -25,11 +25,14 @@
 
 import { BGW_EXTRALEN } from "./constants.ts";
 import { BackgroundWorkerError, errorText } from "./errors.ts";
-import { quoteText, type ValidateOptions, validateBackgroundWorker } from "./worker_validation.ts";
+import { quoteText, validateBackgroundWorker, type ValidateOptions } from "./worker_validation.ts";
 import type { BackgroundWorkerEntry, Datum } from "./worker_spec.ts";
 
 /** The numbers JSON cannot carry, by their tag. A Map: a tag such as "constructor" must find nothing. */
-const TAGGED_NUMBERS: ReadonlyMap<string, number> = new Map([["NaN", NaN], ["Infinity", Infinity], ["-Infinity", -Infinity], ["-0", -0]]);
+const TAGGED_NUMBERS: ReadonlyMap<string, number> = new Map([["NaN", NaN], ["Infinity", Infinity], [
+  "-Infinity",
+  -Infinity,
+], ["-0", -0]]);
 
 /** A bigint in decimal, at most 20 digits (2^64 - 1 has 20); validation checks the range. */
 const DECIMAL = /^-?(?:0|[1-9][0-9]{0,19})$/;
@@ -79,7 +82,10 @@ export function encodeWorkerEntry(entry: BackgroundWorkerEntry): string {
  * const entry = decodeWorkerEntry(encoded, { dynamic: true });
  * ```
  */
-export function decodeWorkerEntry(encoded: string, options: ValidateOptions = { dynamic: true }): BackgroundWorkerEntry {
+export function decodeWorkerEntry(
+  encoded: string,
+  options: ValidateOptions = { dynamic: true },
+): BackgroundWorkerEntry {
   return validateBackgroundWorker(reviveEntry(encoded), options);
 }
 
@@ -125,14 +131,18 @@ function reviveEntry(encoded: unknown): Record<string, unknown> {
       code: "invalid_parameter_value",
       detail,
     });
-  if (typeof encoded !== "string") throw malformed(`They must be a string; got ${encoded === null ? "null" : typeof encoded}.`);
+  if (typeof encoded !== "string") {
+    throw malformed(`They must be a string; got ${encoded === null ? "null" : typeof encoded}.`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(encoded);
   } catch (error) {
     throw malformed(`They are not JSON: ${quoteText(errorText(error))}`);
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw malformed("They must be a JSON object.");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw malformed("They must be a JSON object.");
+  }
   const raw = parsed as Record<string, unknown>;
   const fail = (field: string, message: string, detail: string): never => {
     throw new BackgroundWorkerError(message, {
@@ -172,8 +182,16 @@ function toHex(bytes: Uint8Array): string {
 }
 
 function fromHex(hex: unknown, fail: (field: string, message: string, detail: string) => never): Uint8Array {
-  if (typeof hex !== "string") return fail("bgw_extra", "bgw_extra is not encoded as hex", `Got ${hex === null ? "null" : typeof hex}.`);
-  if (hex.length > 2 * BGW_EXTRALEN) fail("bgw_extra", "bgw_extra is too long", `It is ${Math.ceil(hex.length / 2)} bytes; the limit is BGW_EXTRALEN (${BGW_EXTRALEN}) bytes.`);
+  if (typeof hex !== "string") {
+    return fail("bgw_extra", "bgw_extra is not encoded as hex", `Got ${hex === null ? "null" : typeof hex}.`);
+  }
+  if (hex.length > 2 * BGW_EXTRALEN) {
+    fail(
+      "bgw_extra",
+      "bgw_extra is too long",
+      `It is ${Math.ceil(hex.length / 2)} bytes; the limit is BGW_EXTRALEN (${BGW_EXTRALEN}) bytes.`,
+    );
+  }
   if (!HEX.test(hex)) fail("bgw_extra", "bgw_extra is not encoded as hex", "Expected pairs of lowercase hex digits.");
   const bytes = new Uint8Array(hex.length >> 1);
   for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);

@@ -11,7 +11,7 @@
 import { BgWorkerStart_PostmasterStart, BgWorkerStart_RecoveryFinished } from "./constants.ts";
 
 export { utf8ByteLength } from "./utf8.ts";
-export { type ValidateOptions, validateBackgroundWorker } from "./worker_validation.ts";
+export { validateBackgroundWorker, type ValidateOptions } from "./worker_validation.ts";
 export { decodeWorkerEntry, encodeWorkerEntry, rebuildWorkerEntry } from "./worker_entry.ts";
 
 /**
@@ -114,7 +114,9 @@ export interface BackgroundWorkerEntry {
  * ```
  */
 export function processTitle(entry: Pick<BackgroundWorkerEntry, "bgw_name" | "bgw_type">): string {
-  return entry.bgw_type === entry.bgw_name ? `bgworker: ${entry.bgw_name}` : `bgworker: ${entry.bgw_type} ${entry.bgw_name}`;
+  return entry.bgw_type === entry.bgw_name
+    ? `bgworker: ${entry.bgw_name}`
+    : `bgworker: ${entry.bgw_type} ${entry.bgw_name}`;
 }
 
 /**

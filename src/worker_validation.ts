@@ -12,9 +12,9 @@ import {
   BGW_EXTRALEN,
   BGW_MAXLEN,
   BGW_NEVER_RESTART,
-  BgWorkerStart_PostmasterStart,
   BGWORKER_BACKEND_DATABASE_CONNECTION,
   BGWORKER_SHMEM_ACCESS,
+  BgWorkerStart_PostmasterStart,
   MAXPGPATH,
 } from "./constants.ts";
 import { BackgroundWorkerError, errorText } from "./errors.ts";
@@ -127,14 +127,26 @@ export function validateBackgroundWorker(worker: unknown, options: ValidateOptio
   const checkName = (field: keyof Snapshot, required: boolean, limit = BGW_MAXLEN): string | undefined => {
     const value = w[field];
     if (value === undefined && !required) return undefined;
-    if (typeof value !== "string" || value === "") return fail(field, `${field} must be a non-empty string`, `Got ${describe(value)}.`);
+    if (typeof value !== "string" || value === "") {
+      return fail(field, `${field} must be a non-empty string`, `Got ${describe(value)}.`);
+    }
     if (value.includes("\0")) fail(field, `${field} must not contain a NUL character`);
     if (!isWellFormedUtf16(value)) {
-      fail(field, `${field} must be well-formed UTF-16`, `It holds a lone surrogate, which has no UTF-8 form and could not reach the worker unchanged; got ${describe(value)}.`);
+      fail(
+        field,
+        `${field} must be well-formed UTF-16`,
+        `It holds a lone surrogate, which has no UTF-8 form and could not reach the worker unchanged; got ${
+          describe(value)
+        }.`,
+      );
     }
     const bytes = utf8ByteLength(value);
     if (bytes > limit - 1) {
-      fail(field, `${field} is too long`, `It is ${bytes} bytes; the limit is ${limit - 1} bytes (PostgreSQL would truncate it; bgworker refuses it).`);
+      fail(
+        field,
+        `${field} is too long`,
+        `It is ${bytes} bytes; the limit is ${limit - 1} bytes (PostgreSQL would truncate it; bgworker refuses it).`,
+      );
     }
     return value;
   };
@@ -145,12 +157,23 @@ export function validateBackgroundWorker(worker: unknown, options: ValidateOptio
 
   const flags = w.bgw_flags;
   // The range check first: & works on 32 bits, so 2 ** 32 would pass the mask alone.
-  if (typeof flags !== "number" || !Number.isInteger(flags) || flags < 0 || flags > KNOWN_FLAGS || (flags & ~KNOWN_FLAGS) !== 0) {
-    fail("bgw_flags", "bgw_flags must be a combination of BGWORKER_SHMEM_ACCESS and BGWORKER_BACKEND_DATABASE_CONNECTION", `Got ${describe(flags)}.`);
+  if (
+    typeof flags !== "number" || !Number.isInteger(flags) || flags < 0 || flags > KNOWN_FLAGS ||
+    (flags & ~KNOWN_FLAGS) !== 0
+  ) {
+    fail(
+      "bgw_flags",
+      "bgw_flags must be a combination of BGWORKER_SHMEM_ACCESS and BGWORKER_BACKEND_DATABASE_CONNECTION",
+      `Got ${describe(flags)}.`,
+    );
   }
   const startTime = w.bgw_start_time;
   if (startTime !== 0 && startTime !== 1 && startTime !== 2) {
-    fail("bgw_start_time", "bgw_start_time must be BgWorkerStart_PostmasterStart, BgWorkerStart_ConsistentState or BgWorkerStart_RecoveryFinished", `Got ${describe(startTime)}.`);
+    fail(
+      "bgw_start_time",
+      "bgw_start_time must be BgWorkerStart_PostmasterStart, BgWorkerStart_ConsistentState or BgWorkerStart_RecoveryFinished",
+      `Got ${describe(startTime)}.`,
+    );
   }
   if ((flags as number) & BGWORKER_BACKEND_DATABASE_CONNECTION) {
     if (!((flags as number) & BGWORKER_SHMEM_ACCESS)) {
@@ -166,7 +189,11 @@ export function validateBackgroundWorker(worker: unknown, options: ValidateOptio
     typeof restart !== "number" || !Number.isFinite(restart) ||
     (restart < 0 && restart !== BGW_NEVER_RESTART) || restart > MAX_RESTART_SECONDS
   ) {
-    fail("bgw_restart_time", "invalid restart interval", `bgw_restart_time must be 0 to ${MAX_RESTART_SECONDS} seconds or BGW_NEVER_RESTART; got ${describe(restart)}.`);
+    fail(
+      "bgw_restart_time",
+      "invalid restart interval",
+      `bgw_restart_time must be 0 to ${MAX_RESTART_SECONDS} seconds or BGW_NEVER_RESTART; got ${describe(restart)}.`,
+    );
   }
 
   const mainArg = w.bgw_main_arg ?? null;
@@ -177,7 +204,13 @@ export function validateBackgroundWorker(worker: unknown, options: ValidateOptio
     const bytes = w.bgw_extra;
     if (!isUint8Array(bytes)) return fail("bgw_extra", "bgw_extra must be a Uint8Array", `Got ${describe(bytes)}.`);
     const length = typedArrayLength.call(bytes);
-    if (length > BGW_EXTRALEN) fail("bgw_extra", "bgw_extra is too long", `It is ${length} bytes; the limit is BGW_EXTRALEN (${BGW_EXTRALEN}) bytes.`);
+    if (length > BGW_EXTRALEN) {
+      fail(
+        "bgw_extra",
+        "bgw_extra is too long",
+        `It is ${length} bytes; the limit is BGW_EXTRALEN (${BGW_EXTRALEN}) bytes.`,
+      );
+    }
     // A copy of the caller's bytes: registration takes the value, not the buffer.
     // set() from a typed array reads its internal slots, as the length above did.
     extra.set(bytes);
@@ -276,12 +309,19 @@ function describe(value: unknown): string {
   if (value === null) return "null";
   switch (typeof value) {
     // JSON.stringify writes a lone surrogate as an escape (\ud800), which shows it and travels.
-    case "string": return `the string ${JSON.stringify(clip(value))}`;
-    case "number": case "boolean": return `${typeof value} ${String(value)}`;
-    case "bigint": return `bigint ${clip(String(value))}`;
-    case "undefined": return "undefined";
-    case "function": return "a function";
-    case "symbol": return "a symbol";
+    case "string":
+      return `the string ${JSON.stringify(clip(value))}`;
+    case "number":
+    case "boolean":
+      return `${typeof value} ${String(value)}`;
+    case "bigint":
+      return `bigint ${clip(String(value))}`;
+    case "undefined":
+      return "undefined";
+    case "function":
+      return "a function";
+    case "symbol":
+      return "a symbol";
   }
   if (isUint8Array(value)) return `a Uint8Array of ${typedArrayLength.call(value)} bytes`;
   try {

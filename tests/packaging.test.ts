@@ -25,7 +25,10 @@ test("the export-map check fails when the maps disagree", () => {
     writeFileSync(join(dir, "package.json"), JSON.stringify(pkg));
     const problems = exportMapProblems(dir);
     assert.ok(problems.some((p: string) => p.startsWith("subpaths differ")), problems.join("\n"));
-    assert.ok(problems.some((p: string) => p.startsWith("./worker: default is ./dist/elsewhere.js")), problems.join("\n"));
+    assert.ok(
+      problems.some((p: string) => p.startsWith("./worker: default is ./dist/elsewhere.js")),
+      problems.join("\n"),
+    );
     assert.ok(problems.some((p: string) => p.startsWith("./node: conditions are default")), problems.join("\n"));
   } finally {
     rmSync(dir, { recursive: true, force: true });

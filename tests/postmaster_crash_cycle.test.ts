@@ -3,7 +3,8 @@ import { test } from "node:test";
 import { BGW_NEVER_RESTART, BGWH_STOPPED, BGWORKER_SHMEM_ACCESS } from "../src/constants.ts";
 import { fakePostmaster, worker } from "./helpers/fake_runtime.ts";
 
-const shmem = (name: string, restart = 1) => worker(name, { bgw_flags: BGWORKER_SHMEM_ACCESS, bgw_restart_time: restart });
+const shmem = (name: string, restart = 1) =>
+  worker(name, { bgw_flags: BGWORKER_SHMEM_ACCESS, bgw_restart_time: restart });
 
 test("exit 0 during a crash cycle unregisters the worker: it is not started again at reinitialization", async () => {
   const { pm, runtime } = fakePostmaster();

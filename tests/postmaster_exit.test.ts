@@ -12,7 +12,9 @@ test("exit 0 unregisters the worker and frees its slot", async () => {
   assert.equal(runtime.count("once"), 1, "never restarted");
   assert.deepEqual(pm.backgroundWorkers(), []);
   assert.ok(pm.registerDynamicBackgroundWorker(worker("next")), "the slot is free again");
-  assert.ok(runtime.logs.includes(`DEBUG1:  background worker "once" (PID ${runtime.spawned[0]!.pid}) exited with exit code 0`));
+  assert.ok(
+    runtime.logs.includes(`DEBUG1:  background worker "once" (PID ${runtime.spawned[0]!.pid}) exited with exit code 0`),
+  );
 });
 
 test("exit 1 restarts after bgw_restart_time seconds, not before", async () => {
@@ -68,7 +70,11 @@ test("crash of a shared-memory worker: SIGQUIT to every other worker, then all r
   const oneShot = runtime.last("one-shot").reportStarted();
   const crasher = runtime.last("crasher").reportStarted();
   crasher.exit(null, "SIGSEGV");
-  assert.ok(runtime.logs.includes(`LOG:  background worker "crasher" (PID ${crasher.pid}) was terminated by signal 11: Segmentation fault`));
+  assert.ok(
+    runtime.logs.includes(
+      `LOG:  background worker "crasher" (PID ${crasher.pid}) was terminated by signal 11: Segmentation fault`,
+    ),
+  );
   assert.ok(runtime.logs.includes("LOG:  terminating any other active server processes"));
   assert.deepEqual(bystander.signals, ["SIGQUIT"]);
   assert.deepEqual(oneShot.signals, ["SIGQUIT"]);
@@ -160,7 +166,9 @@ test("a death by SIGTERM is the default SIGTERM handler's outcome: PostgreSQL's 
   const bystander = runtime.last("bystander").reportStarted();
   terminated.exit(null, "SIGTERM"); // e.g. an administrator's kill -TERM
   assert.ok(runtime.logs.includes('FATAL:  terminating background worker "terminated" due to administrator command'));
-  assert.ok(runtime.logs.includes(`LOG:  background worker "terminated" (PID ${terminated.pid}) exited with exit code 1`));
+  assert.ok(
+    runtime.logs.includes(`LOG:  background worker "terminated" (PID ${terminated.pid}) exited with exit code 1`),
+  );
   assert.deepEqual(bystander.signals, [], "no crash cycle");
   runtime.advance(5000);
   assert.equal(runtime.count("terminated"), 2, "restarted after its interval, as after exit 1");

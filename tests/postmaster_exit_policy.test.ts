@@ -25,8 +25,14 @@ test("exit 0 unregisters; exit 1 restarts after the interval; BGW_NEVER_RESTART 
 
 test("an abnormal exit crashes the cluster only for a shared-memory worker the postmaster did not kill", () => {
   assert.deepEqual([decide({ code: 3, flags: BGWORKER_SHMEM_ACCESS }).crash, decide({ code: 3 }).crash], [true, false]);
-  assert.equal(decide({ code: null, signal: "SIGSEGV", flags: BGWORKER_SHMEM_ACCESS }).outcome, "restart_after_crash_cycle");
-  assert.equal(decide({ code: null, signal: "SIGKILL", flags: BGWORKER_SHMEM_ACCESS, killedByPostmaster: true }).crash, false);
+  assert.equal(
+    decide({ code: null, signal: "SIGSEGV", flags: BGWORKER_SHMEM_ACCESS }).outcome,
+    "restart_after_crash_cycle",
+  );
+  assert.equal(
+    decide({ code: null, signal: "SIGKILL", flags: BGWORKER_SHMEM_ACCESS, killedByPostmaster: true }).crash,
+    false,
+  );
   assert.equal(decide({ code: 3 }).outcome, "restart_after_interval", "without shared memory it counts as exit 1");
 });
 
@@ -51,8 +57,14 @@ test("shutdown unregisters whatever the exit", () => {
 });
 
 test("log lines: PostgreSQL's wording, the FATAL line and exit 1 for a death by SIGTERM", () => {
-  assert.deepEqual(decide({ code: 0 }).log, [{ level: "DEBUG1", message: 'background worker "w" (PID 7) exited with exit code 0' }]);
-  assert.deepEqual(decide({ code: null, signal: "SIGKILL" }).log, [{ level: "LOG", message: 'background worker "w" (PID 7) was terminated by signal 9: Killed' }]);
+  assert.deepEqual(decide({ code: 0 }).log, [{
+    level: "DEBUG1",
+    message: 'background worker "w" (PID 7) exited with exit code 0',
+  }]);
+  assert.deepEqual(decide({ code: null, signal: "SIGKILL" }).log, [{
+    level: "LOG",
+    message: 'background worker "w" (PID 7) was terminated by signal 9: Killed',
+  }]);
   const term = decide({ code: null, signal: "SIGTERM", flags: BGWORKER_SHMEM_ACCESS });
   assert.deepEqual(term.log.map((l) => l.level), ["FATAL", "LOG"]);
   assert.match(term.log[0]!.message, /terminating background worker "w" due to administrator command/);

@@ -24,8 +24,17 @@ test("a replaced logger receives every level, and a logger that throws does not 
   const pm = new Postmaster({ adapter: runtime, logger: (level, message) => lines.push(`${level}: ${message}`) });
   pm.registerBackgroundWorker(worker("w"));
   await pm.start();
-  assert.deepEqual(lines, ['DEBUG1: registering background worker "w"', "LOG: database system is ready to accept connections", 'DEBUG1: starting background worker process "w"']);
-  const broken = new Postmaster({ adapter: runtime, logger: () => { throw new Error("disk full"); } });
+  assert.deepEqual(lines, [
+    'DEBUG1: registering background worker "w"',
+    "LOG: database system is ready to accept connections",
+    'DEBUG1: starting background worker process "w"',
+  ]);
+  const broken = new Postmaster({
+    adapter: runtime,
+    logger: () => {
+      throw new Error("disk full");
+    },
+  });
   broken.registerBackgroundWorker(worker("x"));
   await broken.start();
   assert.equal(runtime.count("x"), 1);

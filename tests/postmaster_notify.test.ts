@@ -115,7 +115,9 @@ test("waitForBackgroundWorkerStartup without the caller's notify pid fails at on
   const { pm } = fakePostmaster();
   await pm.start();
   const handle = pm.registerDynamicBackgroundWorker(worker("unwatched"))!;
-  for (const wait of [() => pm.waitForBackgroundWorkerStartup(handle), () => pm.waitForBackgroundWorkerShutdown(handle)]) {
+  for (
+    const wait of [() => pm.waitForBackgroundWorkerStartup(handle), () => pm.waitForBackgroundWorkerShutdown(handle)]
+  ) {
     await assert.rejects(wait(), (e: unknown) => {
       assert.ok(e instanceof BackgroundWorkerError);
       assert.equal(e.worker, "unwatched");
@@ -141,7 +143,9 @@ test("waitForBackgroundWorkerShutdown resolves BGWH_STOPPED after a terminate", 
 test("waits pending when the postmaster stops answer BGWH_STOPPED: stopping frees every slot", async () => {
   const { pm, runtime } = fakePostmaster({ recovery: true });
   await pm.start();
-  const handle = pm.registerDynamicBackgroundWorker(worker("never started", { bgw_notify_pid: pm.pid, bgw_start_time: 2 }))!;
+  const handle = pm.registerDynamicBackgroundWorker(
+    worker("never started", { bgw_notify_pid: pm.pid, bgw_start_time: 2 }),
+  )!;
   assert.equal(pm.getBackgroundWorkerPid(handle).status, BGWH_NOT_YET_STARTED);
   const waiting = pm.waitForBackgroundWorkerStartup(handle);
   await pm.stop("fast");

@@ -11,7 +11,8 @@ import type { SignalName } from "../src/signal_names.ts";
 import { validateBackgroundWorker } from "../src/worker_spec.ts";
 import { FakeRuntime, worker } from "./helpers/fake_runtime.ts";
 
-const entry = (name: string, notify = 0) => validateBackgroundWorker(worker(name, { bgw_notify_pid: notify }), { dynamic: true });
+const entry = (name: string, notify = 0) =>
+  validateBackgroundWorker(worker(name, { bgw_notify_pid: notify }), { dynamic: true });
 function process(pid: number): WorkerProcess & { signals: SignalName[]; sent: unknown[] } {
   const signals: SignalName[] = [];
   const sent: unknown[] = [];
@@ -125,11 +126,24 @@ test("notifier: tells the postmaster once per change, a worker over its channel,
   table.launched(parent, parentProcess);
   const child = table.allocate(entry("child", 77), true)!;
   notifier.notify(child);
-  assert.deepEqual(parentProcess.sent, [{ type: "notify", slot: 2, generation: 1, status: BGWH_NOT_YET_STARTED, pid: null }]);
+  assert.deepEqual(parentProcess.sent, [{
+    type: "notify",
+    slot: 2,
+    generation: 1,
+    status: BGWH_NOT_YET_STARTED,
+    pid: null,
+  }]);
 
-  await assert.rejects(notifier.waitFor(SlotTable.handleOf(parent), "waitForBackgroundWorkerStartup", () => undefined), /requires bgw_notify_pid to be the caller's pid/);
+  await assert.rejects(
+    notifier.waitFor(SlotTable.handleOf(parent), "waitForBackgroundWorkerStartup", () => undefined),
+    /requires bgw_notify_pid to be the caller's pid/,
+  );
   const handle = SlotTable.handleOf(mine);
-  const waiting = notifier.waitFor(handle, "waitForBackgroundWorkerShutdown", () => table.lookup(handle) ? undefined : BGWH_STOPPED);
+  const waiting = notifier.waitFor(
+    handle,
+    "waitForBackgroundWorkerShutdown",
+    () => table.lookup(handle) ? undefined : BGWH_STOPPED,
+  );
   table.release(mine);
   notifier.notify(mine);
   assert.equal(await waiting, BGWH_STOPPED);

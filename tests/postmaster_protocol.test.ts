@@ -25,7 +25,11 @@ for (const [what, message] of GARBAGE) {
     const bystander = runtime.last("bystander").reportStarted();
     hostile.post(message);
     assert.deepEqual(hostile.signals, ["SIGKILL"]);
-    assert.ok(runtime.logs.some((l) => l.startsWith(`WARNING:  background worker "hostile" (PID ${hostile.pid}) broke the protocol on its channel: `)));
+    assert.ok(
+      runtime.logs.some((l) =>
+        l.startsWith(`WARNING:  background worker "hostile" (PID ${hostile.pid}) broke the protocol on its channel: `)
+      ),
+    );
     hostile.exit(null, "SIGKILL");
     runtime.advance(1000);
     assert.equal(runtime.count("hostile"), 1);
@@ -67,7 +71,12 @@ test("a worker registers a dynamic worker, polls it and terminates it over its c
   const handle = reply.value;
   const child = runtime.last("child").reportStarted();
   parent.post({ type: "request", id: 2, op: "getpid", handle });
-  assert.deepEqual(parent.sent.at(-1), { type: "reply", id: 2, ok: true, value: { status: BGWH_STARTED, pid: child.pid, notifyPid: parent.pid, name: "child" } });
+  assert.deepEqual(parent.sent.at(-1), {
+    type: "reply",
+    id: 2,
+    ok: true,
+    value: { status: BGWH_STARTED, pid: child.pid, notifyPid: parent.pid, name: "child" },
+  });
   parent.post({ type: "request", id: 3, op: "terminate", handle });
   assert.deepEqual(child.signals, ["SIGTERM"]);
   child.exit(1);
@@ -79,15 +88,37 @@ test("a worker's invalid registration is answered with the typed error's fields,
   pm.registerBackgroundWorker(worker("parent"));
   await pm.start();
   const parent = runtime.last("parent").reportStarted();
-  const tampered = encodeWorkerEntry(validateBackgroundWorker(worker("child"), { dynamic: true })).replace('"bgw_restart_time":10', '"bgw_restart_time":-9');
+  const tampered = encodeWorkerEntry(validateBackgroundWorker(worker("child"), { dynamic: true })).replace(
+    '"bgw_restart_time":10',
+    '"bgw_restart_time":-9',
+  );
   parent.post({ type: "request", id: 7, op: "register", worker: tampered });
   const stolen = encodeWorkerEntry(validateBackgroundWorker(worker("child", { bgw_notify_pid: 1 }), { dynamic: true }));
   parent.post({ type: "request", id: 8, op: "register", worker: stolen });
   parent.post({ type: "request", id: 9, op: "register", worker: "{not json" });
-  const [bad, other, unparsable] = parent.sent.slice(-3) as { id: number; ok: boolean; error: Record<string, string> }[];
+  const [bad, other, unparsable] = parent.sent.slice(-3) as {
+    id: number;
+    ok: boolean;
+    error: Record<string, string>;
+  }[];
   const { detail, ...error } = bad!.error;
-  assert.deepEqual({ ...bad, error }, { type: "reply", id: 7, ok: false, error: { name: "BackgroundWorkerError", message: 'background worker "child": invalid restart interval', worker: "child", field: "bgw_restart_time", code: "invalid_parameter_value" } });
-  assert.match(detail!, /bgw_restart_time must be 0 to 86400000 seconds or BGW_NEVER_RESTART/, "the detail crosses the channel too");
+  assert.deepEqual({ ...bad, error }, {
+    type: "reply",
+    id: 7,
+    ok: false,
+    error: {
+      name: "BackgroundWorkerError",
+      message: 'background worker "child": invalid restart interval',
+      worker: "child",
+      field: "bgw_restart_time",
+      code: "invalid_parameter_value",
+    },
+  });
+  assert.match(
+    detail!,
+    /bgw_restart_time must be 0 to 86400000 seconds or BGW_NEVER_RESTART/,
+    "the detail crosses the channel too",
+  );
   assert.equal(other!.error.field, "bgw_notify_pid");
   assert.equal(unparsable!.ok, false);
   assert.deepEqual(parent.signals, []);
@@ -95,7 +126,14 @@ test("a worker's invalid registration is answered with the typed error's fields,
 
 test("parseWorkerMessage accepts exactly the documented shapes", () => {
   assert.deepEqual(parseWorkerMessage({ type: "started", extra: 1 }), { type: "started" });
-  assert.deepEqual(parseWorkerMessage({ type: "request", id: 3, op: "getpid", handle: { slot: 1, generation: 2 } }), { type: "request", id: 3, op: "getpid", handle: { slot: 1, generation: 2 } });
-  assert.ok("invalid" in parseWorkerMessage({ type: "request", id: -1, op: "getpid", handle: { slot: 1, generation: 2 } }));
+  assert.deepEqual(parseWorkerMessage({ type: "request", id: 3, op: "getpid", handle: { slot: 1, generation: 2 } }), {
+    type: "request",
+    id: 3,
+    op: "getpid",
+    handle: { slot: 1, generation: 2 },
+  });
+  assert.ok(
+    "invalid" in parseWorkerMessage({ type: "request", id: -1, op: "getpid", handle: { slot: 1, generation: 2 } }),
+  );
   assert.ok("invalid" in parseWorkerMessage({ type: "request", id: 1, op: "register", worker: {} }));
 });

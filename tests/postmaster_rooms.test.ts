@@ -22,7 +22,12 @@ import { FakeRuntime, worker } from "./helpers/fake_runtime.ts";
 
 function rooms() {
   const runtime = new FakeRuntime();
-  const built = buildRooms(checkPostmasterOptions({ adapter: runtime, logger: (level: string, message: string) => runtime.writeLog(`${level}:  ${message}`) }));
+  const built = buildRooms(
+    checkPostmasterOptions({
+      adapter: runtime,
+      logger: (level: string, message: string) => runtime.writeLog(`${level}:  ${message}`),
+    }),
+  );
   built.ctx.state.transition("startup");
   built.ctx.state.transition("run");
   return { runtime, ...built };
@@ -41,9 +46,16 @@ test("buildRooms wires every room to one context; registrations and the launcher
 
 test("the launcher starts nothing unless running, and a failed spawn counts as exit 1", () => {
   const { runtime, ctx } = rooms();
-  const slot = ctx.table.allocate(validateBackgroundWorker(worker("f", { bgw_restart_time: 2 }), { dynamic: true }), true)!;
+  const slot = ctx.table.allocate(
+    validateBackgroundWorker(worker("f", { bgw_restart_time: 2 }), { dynamic: true }),
+    true,
+  )!;
   const launched: string[] = [];
-  const launcher = new Launcher(ctx, { message: () => launched.push("message"), protocolError: () => {}, exit: () => {} });
+  const launcher = new Launcher(ctx, {
+    message: () => launched.push("message"),
+    protocolError: () => {},
+    exit: () => {},
+  });
   runtime.spawnFailures = 1;
   launcher.maybeStartWorkers();
   assert.equal(slot.phase, "restart_wait");
@@ -54,7 +66,9 @@ test("the launcher starts nothing unless running, and a failed spawn counts as e
 
 test("channel requests: a report of start twice is a protocol violation that kills the worker, never a crash", () => {
   const { runtime, ctx, registrations } = rooms();
-  registrations.registerDynamic(validateBackgroundWorker(worker("c", { bgw_flags: BGWORKER_SHMEM_ACCESS }), { dynamic: true }));
+  registrations.registerDynamic(
+    validateBackgroundWorker(worker("c", { bgw_flags: BGWORKER_SHMEM_ACCESS }), { dynamic: true }),
+  );
   const child = runtime.last("c").reportStarted();
   const channel = new ChannelRequests(ctx);
   const slot = ctx.table.inUse()[0]!;
@@ -95,10 +109,22 @@ test("the database, shared memory and spare rooms can be built alone", async () 
   const embedded = new DatabaseCluster({ embedded: {} }, { log: ctx.log });
   await embedded.ensureStarted();
   assert.match(JSON.stringify(embedded.forWorker()), /no embedded database/);
-  const segment = new ClusterSegment({ pid: 1, loadMapper: () => Promise.reject(new Error("none")), processExists: () => true, atExit: () => () => {}, log: ctx.log });
+  const segment = new ClusterSegment({
+    pid: 1,
+    loadMapper: () => Promise.reject(new Error("none")),
+    processExists: () => true,
+    atExit: () => () => {},
+    log: ctx.log,
+  });
   await segment.create();
   assert.ok("unavailable" in segment.forWorker());
-  const pool = new SparePool(1, { adapter: runtime, log: ctx.log, onSpareGone: () => {}, hasSharedMemory: () => false, mayRefill: () => true });
+  const pool = new SparePool(1, {
+    adapter: runtime,
+    log: ctx.log,
+    onSpareGone: () => {},
+    hasSharedMemory: () => false,
+    mayRefill: () => true,
+  });
   pool.scheduleRefill();
   runtime.advance(0);
   assert.equal(pool.size, 1);

@@ -43,11 +43,19 @@ test("shared memory: start() creates one segment sized from _PG_init's requests,
 test("shared memory: requests after start are refused with PostgreSQL's reason, bad ones name the argument, and nothing earlier is lost", async () => {
   const { pm, shm } = withSharedMemory();
   pm.requestNamedLWLockTranche("kept", 2);
-  assert.throws(() => pm.requestAddinShmemSpace(-1), (e: unknown) => e instanceof RangeError && /requestAddinShmemSpace\(bytes\): bytes must be a non-negative integer; got -1/.test(e.message));
+  assert.throws(
+    () => pm.requestAddinShmemSpace(-1),
+    (e: unknown) =>
+      e instanceof RangeError &&
+      /requestAddinShmemSpace\(bytes\): bytes must be a non-negative integer; got -1/.test(e.message),
+  );
   assert.throws(() => pm.requestAddinShmemSpace(2 ** 31), /would exceed/);
   assert.throws(() => pm.requestNamedLWLockTranche("", 1), /name must be a string of 1 to 63 UTF-8 bytes/);
   assert.throws(() => pm.requestNamedLWLockTranche("x".repeat(64), 1), /1 to 63 UTF-8 bytes/);
-  assert.throws(() => pm.requestNamedLWLockTranche("n", 0), /requestNamedLWLockTranche\("n", count\): count must be an integer from 1 to 65536; got 0/);
+  assert.throws(
+    () => pm.requestNamedLWLockTranche("n", 0),
+    /requestNamedLWLockTranche\("n", count\): count must be an integer from 1 to 65536; got 0/,
+  );
   assert.throws(() => pm.requestNamedLWLockTranche("kept", 1), /a tranche of that name was already requested/);
   await pm.start();
   assert.throws(() => pm.requestAddinShmemSpace(8), /cannot request additional shared memory outside _PG_init/);
@@ -74,7 +82,10 @@ test("shared memory: a crash of a worker with the flag recreates the segment, ze
   pm.registerDynamicBackgroundWorker(worker("plain"));
   for (const p of runtime.live) p.reportStarted();
   const survivor = runtime.last("survivor");
-  assert.equal(survivor.start!.sharedMemory && "name" in survivor.start!.sharedMemory && survivor.start!.sharedMemory.name, first);
+  assert.equal(
+    survivor.start!.sharedMemory && "name" in survivor.start!.sharedMemory && survivor.start!.sharedMemory.name,
+    first,
+  );
 
   survivor.exit(null, "SIGSEGV");
   assert.deepEqual(shm.names, [first], "nothing is recreated while processes may still map the old segment");
@@ -108,12 +119,30 @@ test("shared memory: stop() removes the segment; after stop the API says the pos
 test("shared memory: start() removes segments of postmasters that are gone, and leaves live ones and other names alone", async () => {
   const { pm, runtime, shm } = withSharedMemory();
   runtime.alivePids.add(4242);
-  for (const name of ["/bgworker.77.1", "/bgworker.77.3", "/bgworker.4242.1", `/bgworker.${pm.pid}.1`, "/bgworker.x.1", "/other"]) shm.create(name, 4096);
+  for (
+    const name of [
+      "/bgworker.77.1",
+      "/bgworker.77.3",
+      "/bgworker.4242.1",
+      `/bgworker.${pm.pid}.1`,
+      "/bgworker.x.1",
+      "/other",
+    ]
+  ) shm.create(name, 4096);
   await pm.start();
   assert.deepEqual(shm.list().sort(), ["/bgworker.4242.1", `/bgworker.${pm.pid}.1`, "/bgworker.x.1", "/other"].sort());
-  assert.ok(runtime.logs.includes('LOG:  removed shared memory segment "/bgworker.77.1" left by a postmaster (PID 77) that is gone'), runtime.logs.join("\n"));
+  assert.ok(
+    runtime.logs.includes(
+      'LOG:  removed shared memory segment "/bgworker.77.1" left by a postmaster (PID 77) that is gone',
+    ),
+    runtime.logs.join("\n"),
+  );
   // The leftover with the postmaster's own pid was not made by this process: an earlier process had this pid. It was replaced.
-  assert.ok(runtime.logs.includes(`LOG:  removed shared memory segment "/bgworker.${pm.pid}.1" left by a postmaster (PID ${pm.pid}) that is gone`));
+  assert.ok(
+    runtime.logs.includes(
+      `LOG:  removed shared memory segment "/bgworker.${pm.pid}.1" left by a postmaster (PID ${pm.pid}) that is gone`,
+    ),
+  );
   assert.notEqual(shm.segments.get(`/bgworker.${pm.pid}.1`)!.byteLength, 4096, "the segment of that name is a new one");
 });
 
@@ -134,20 +163,28 @@ test("shared memory: without it (no mapper, or one that fails) everything else w
   const { pm, runtime } = fakePostmaster();
   await pm.start();
   pm.registerDynamicBackgroundWorker(worker("wants it", SHMEM));
-  assert.deepEqual(runtime.last("wants it").start!.sharedMemory, { unavailable: "shared memory is not available: this runtime adapter offers no shared memory" });
+  assert.deepEqual(runtime.last("wants it").start!.sharedMemory, {
+    unavailable: "shared memory is not available: this runtime adapter offers no shared memory",
+  });
   assert.throws(() => pm.getNamedLWLockTranche("x"), /getNamedLWLockTranche: shared memory is not available/);
 
   const failing = fakePostmaster();
   failing.runtime.sharedMemory = () => Promise.reject(new Error("koffi could not be loaded"));
   await failing.pm.start();
-  assert.throws(() => failing.pm.shmemInitStruct("x", 4), /shmemInitStruct: shared memory is not available: koffi could not be loaded/);
+  assert.throws(
+    () => failing.pm.shmemInitStruct("x", 4),
+    /shmemInitStruct: shared memory is not available: koffi could not be loaded/,
+  );
 });
 
 test("shared memory: requests that cannot be honoured make start() fail, and it may be tried again", async () => {
   const { pm, runtime } = fakePostmaster();
   pm.requestAddinShmemSpace(4096);
   pm.registerBackgroundWorker(worker("static"));
-  await assert.rejects(pm.start(), /could not create the shared memory that _PG_init requested: shared memory is not available: this runtime adapter offers no shared memory/);
+  await assert.rejects(
+    pm.start(),
+    /could not create the shared memory that _PG_init requested: shared memory is not available: this runtime adapter offers no shared memory/,
+  );
   assert.equal(runtime.spawned.length, 0, "no worker started");
   const shm = new FakeSharedMemory();
   runtime.sharedMemory = () => Promise.resolve(shm);
@@ -167,7 +204,11 @@ test("shared memory: spares get ready to map it only once the cluster has regist
   runtime.advance(0);
   const pings = () => runtime.spawned.flatMap((p) => p.sent.filter((m) => (m as { type?: string }).type === "ping"));
   runtime.live[0]!.post({ type: "ready" });
-  assert.deepEqual(pings(), [{ type: "ping", sharedMemory: false }], "no worker needs it yet: spares do not load the runtime's FFI");
+  assert.deepEqual(
+    pings(),
+    [{ type: "ping", sharedMemory: false }],
+    "no worker needs it yet: spares do not load the runtime's FFI",
+  );
   pm.registerDynamicBackgroundWorker(worker("mapper", SHMEM)); // takes the spare
   runtime.last("mapper").reportStarted();
   runtime.advance(0);

@@ -15,7 +15,7 @@ test("static and dynamic workers share maxWorkerProcesses slots; a full dynamic 
   assert.equal(pm.backgroundWorkers().length, 3);
 });
 
-test("a static registration over the limit fails with \"too many background workers\"", () => {
+test('a static registration over the limit fails with "too many background workers"', () => {
   const { pm } = fakePostmaster({ maxWorkerProcesses: 1 });
   pm.registerBackgroundWorker(worker("s1"));
   assert.throws(() => pm.registerBackgroundWorker(worker("s2")), (error: unknown) => {
@@ -45,7 +45,11 @@ test("status: not started yet, then started with its pid, then stopped", async (
   assert.deepEqual(pm.getBackgroundWorkerPid(handle), { status: BGWH_NOT_YET_STARTED, pid: null });
   pm.finishRecovery();
   const process = runtime.last("d");
-  assert.deepEqual(pm.getBackgroundWorkerPid(handle), { status: BGWH_NOT_YET_STARTED, pid: null }, "spawned but not reported in");
+  assert.deepEqual(
+    pm.getBackgroundWorkerPid(handle),
+    { status: BGWH_NOT_YET_STARTED, pid: null },
+    "spawned but not reported in",
+  );
   process.reportStarted();
   assert.deepEqual(pm.getBackgroundWorkerPid(handle), { status: BGWH_STARTED, pid: process.pid });
   process.exit(0);
@@ -83,7 +87,10 @@ test("a malformed handle is a typed error, not a crash", async () => {
   const { pm } = fakePostmaster();
   await pm.start();
   for (const bad of [null, {}, { slot: -1, generation: 1 }, { slot: 0.5, generation: 1 }, { slot: 0 }]) {
-    assert.throws(() => pm.getBackgroundWorkerPid(bad as never), (e: unknown) => e instanceof BackgroundWorkerError && e.field === "handle");
+    assert.throws(
+      () => pm.getBackgroundWorkerPid(bad as never),
+      (e: unknown) => e instanceof BackgroundWorkerError && e.field === "handle",
+    );
   }
   await assert.rejects(pm.waitForBackgroundWorkerStartup({ slot: "x" } as never), BackgroundWorkerError);
 });

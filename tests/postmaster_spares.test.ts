@@ -76,7 +76,10 @@ test("spares: one that dies unused is logged and replaced after a delay, so a ru
   runtime.advance(0);
   const [spare] = spares(runtime);
   spare!.exit(1);
-  assert.ok(runtime.logs.includes(`LOG:  spare worker process (PID ${spare!.pid}) exited unused (exit code 1)`), runtime.logs.join("\n"));
+  assert.ok(
+    runtime.logs.includes(`LOG:  spare worker process (PID ${spare!.pid}) exited unused (exit code 1)`),
+    runtime.logs.join("\n"),
+  );
   runtime.advance(999);
   assert.equal(spares(runtime).length, 0);
   runtime.advance(1);
@@ -90,11 +93,23 @@ test("spares: one that sends anything but 'ready' before it has a worker is logg
   const [spare] = spares(runtime);
   spare!.post({ type: "started" });
   assert.deepEqual(spare!.signals, ["SIGKILL"]);
-  assert.ok(runtime.logs.some((l) => l.startsWith(`WARNING:  spare worker process (PID ${spare!.pid}) broke the protocol on its channel: sent "started" before it was given a worker`)), runtime.logs.join("\n"));
+  assert.ok(
+    runtime.logs.some((l) =>
+      l.startsWith(
+        `WARNING:  spare worker process (PID ${
+          spare!.pid
+        }) broke the protocol on its channel: sent "started" before it was given a worker`,
+      )
+    ),
+    runtime.logs.join("\n"),
+  );
 });
 
 test("spareWorkerProcesses must be an integer from 0 to 1024", () => {
   for (const bad of [-1, 1.5, 2000, Number.NaN]) {
-    assert.throws(() => fakePostmaster({ spareWorkerProcesses: bad }), /spareWorkerProcesses must be an integer from 0 to 1024/);
+    assert.throws(
+      () => fakePostmaster({ spareWorkerProcesses: bad }),
+      /spareWorkerProcesses must be an integer from 0 to 1024/,
+    );
   }
 });

@@ -60,7 +60,10 @@ test("registerBackgroundWorker after start() is refused; dynamic registration is
 });
 
 test("sharedPreloadLibraries: _PG_init(pm) registers static workers during start()", async () => {
-  const { pm, runtime } = fakePostmaster({ sharedPreloadLibraries: ["./ext/one.ts", "two"], dynamicLibraryPath: ["/opt/libs"] });
+  const { pm, runtime } = fakePostmaster({
+    sharedPreloadLibraries: ["./ext/one.ts", "two"],
+    dynamicLibraryPath: ["/opt/libs"],
+  });
   const seen: Postmaster[] = [];
   runtime.modules.set("file:///srv/app/ext/one.ts", {
     _PG_init(p: Postmaster) {

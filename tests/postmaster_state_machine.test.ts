@@ -21,7 +21,10 @@ test("start-up leads to the running state recovery has reached, with PostgreSQL'
   assert.equal(state.startTimeReached(2), false);
   assert.equal(state.advanceRecovery("run"), true);
   assert.equal(state.advanceRecovery("hot_standby"), false, "never back");
-  assert.deepEqual(logs.slice(1), ["LOG: database system is ready to accept read-only connections", "LOG: database system is ready to accept connections"]);
+  assert.deepEqual(logs.slice(1), [
+    "LOG: database system is ready to accept read-only connections",
+    "LOG: database system is ready to accept connections",
+  ]);
 });
 
 test("recovery that advances before start() is remembered", () => {
@@ -39,7 +42,10 @@ test("a crash cycle returns to the state reached, and says so", () => {
   state.transition("crash");
   assert.equal(state.isRunning, false);
   state.transition(state.runningState);
-  assert.deepEqual(logs.slice(1), ["LOG: terminating any other active server processes", "LOG: all server processes terminated; reinitializing"]);
+  assert.deepEqual(logs.slice(1), [
+    "LOG: terminating any other active server processes",
+    "LOG: all server processes terminated; reinitializing",
+  ]);
 });
 
 test("shutdown: only a stronger mode takes over; stopped is final; registrations follow the state", () => {

@@ -10,7 +10,7 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-test("stop(\"fast\"): SIGTERM to all, resolves when all are gone", async () => {
+test('stop("fast"): SIGTERM to all, resolves when all are gone', async () => {
   const { pm, runtime } = fakePostmaster();
   pm.registerBackgroundWorker(worker("a"));
   pm.registerBackgroundWorker(worker("b"));
@@ -28,7 +28,7 @@ test("stop(\"fast\"): SIGTERM to all, resolves when all are gone", async () => {
   assert.ok(runtime.logs.includes("LOG:  database system is shut down"));
 });
 
-test("stop(\"fast\") sends SIGKILL to a worker that ignores SIGTERM after stopTimeoutMs", async () => {
+test('stop("fast") sends SIGKILL to a worker that ignores SIGTERM after stopTimeoutMs', async () => {
   const { pm, runtime } = fakePostmaster({ stopTimeoutMs: 2000 });
   pm.registerBackgroundWorker(worker("stubborn"));
   await pm.start();
@@ -44,7 +44,7 @@ test("stop(\"fast\") sends SIGKILL to a worker that ignores SIGTERM after stopTi
   assert.equal(runtime.pendingTimers, 0, "no timer outlives the postmaster");
 });
 
-test("stop(\"immediate\"): SIGQUIT to all", async () => {
+test('stop("immediate"): SIGQUIT to all', async () => {
   const { pm, runtime } = fakePostmaster();
   pm.registerBackgroundWorker(worker("a"));
   await pm.start();
@@ -55,7 +55,7 @@ test("stop(\"immediate\"): SIGQUIT to all", async () => {
   await stopping;
 });
 
-test("stop(\"smart\"): no new dynamic workers, no signals, waits for the running ones to finish", async () => {
+test('stop("smart"): no new dynamic workers, no signals, waits for the running ones to finish', async () => {
   const { pm, runtime } = fakePostmaster({ recovery: true });
   pm.registerBackgroundWorker(worker("runner", { bgw_restart_time: 0 }));
   pm.registerBackgroundWorker(worker("not yet", { bgw_start_time: 2 }));

@@ -3,7 +3,10 @@ import { test } from "node:test";
 import { LW_VAL_EXCLUSIVE } from "../src/shmem/lwlock.ts";
 import { initializeSegment, segmentSize, ShmemIndex, type ShmemRequests } from "../src/shmem/segment.ts";
 
-const requests = (addinBytes: number, tranches: [string, number][] = []): ShmemRequests => ({ addinBytes, tranches: new Map(tranches) });
+const requests = (addinBytes: number, tranches: [string, number][] = []): ShmemRequests => ({
+  addinBytes,
+  tranches: new Map(tranches),
+});
 
 function segment(r: ShmemRequests): ArrayBuffer {
   const buffer = new ArrayBuffer(segmentSize(r));
@@ -26,9 +29,15 @@ test("shmem index: PostgreSQL's errors for a wrong size, a name too long, runnin
   const buffer = segment(requests(0));
   const index = new ShmemIndex(buffer);
   index.initStruct("sized", 100);
-  assert.throws(() => index.initStruct("sized", 200), /ShmemIndex entry size is wrong for data structure "sized": expected 200, actual 100/);
+  assert.throws(
+    () => index.initStruct("sized", 200),
+    /ShmemIndex entry size is wrong for data structure "sized": expected 200, actual 100/,
+  );
   assert.throws(() => index.initStruct("x".repeat(64), 8), /must be 1 to 63 UTF-8 bytes/);
-  assert.throws(() => index.initStruct("huge", 1 << 24), /out of shared memory: not enough shared memory for data structure "huge" \(16777216 bytes requested\)/);
+  assert.throws(
+    () => index.initStruct("huge", 1 << 24),
+    /out of shared memory: not enough shared memory for data structure "huge" \(16777216 bytes requested\)/,
+  );
   assert.throws(() => index.tranche("nope"), /requested tranche is not registered: "nope"/);
   assert.throws(() => new ShmemIndex(new ArrayBuffer(8192)), /not initialized/);
 });
@@ -45,7 +54,11 @@ test("LWLocks of a named tranche: exclusive excludes everyone, shared admits sha
   mine[0]!.release();
   assert.equal(theirs[0]!.conditionalAcquire("shared"), true);
   assert.equal(mine[0]!.conditionalAcquire("shared"), true);
-  assert.equal(new ShmemIndex(buffer).tranche("my locks")[0]!.conditionalAcquire("exclusive"), false, "not while shared holders remain");
+  assert.equal(
+    new ShmemIndex(buffer).tranche("my locks")[0]!.conditionalAcquire("exclusive"),
+    false,
+    "not while shared holders remain",
+  );
   theirs[1]!.release();
   const words = new Int32Array(buffer);
   assert.ok(!words.includes(LW_VAL_EXCLUSIVE), "no word left exclusive after release");

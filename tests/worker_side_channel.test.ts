@@ -41,7 +41,13 @@ test("channel: a BackgroundWorkerError from the postmaster is rebuilt typed, its
   const port = bootWorker();
   const asked = terminateBackgroundWorker(HANDLE);
   const { id } = await port.request("terminate");
-  port.replyError(id, { name: "BackgroundWorkerError", message: 'background worker "w": no such thing', worker: "w", field: "handle", code: "invalid_handle" });
+  port.replyError(id, {
+    name: "BackgroundWorkerError",
+    message: 'background worker "w": no such thing',
+    worker: "w",
+    field: "handle",
+    code: "invalid_handle",
+  });
   await assert.rejects(asked, (e: unknown) => {
     assert.ok(e instanceof BackgroundWorkerError);
     assert.equal(e.message, 'background worker "w": no such thing');
@@ -51,14 +57,23 @@ test("channel: a BackgroundWorkerError from the postmaster is rebuilt typed, its
   const plain = fromWireError({ name: "RangeError", message: "out of range" });
   assert.equal(plain.name, "RangeError");
   assert.equal(plain.message, "out of range");
-  assert.equal(fromWireError({ name: "BackgroundWorkerError", message: "no worker named" }).constructor, Error, "without a worker it cannot be rebuilt typed");
+  assert.equal(
+    fromWireError({ name: "BackgroundWorkerError", message: "no worker named" }).constructor,
+    Error,
+    "without a worker it cannot be rebuilt typed",
+  );
 });
 
 test("registerDynamicBackgroundWorker: validated here, sent by value, answered with a frozen handle or null", async () => {
   const port = bootWorker();
-  await assert.rejects(registerDynamicBackgroundWorker(testWorker({ bgw_name: "x".repeat(200) })), BackgroundWorkerError);
+  await assert.rejects(
+    registerDynamicBackgroundWorker(testWorker({ bgw_name: "x".repeat(200) })),
+    BackgroundWorkerError,
+  );
   assert.equal(port.messages("request").length, 0, "refused before anything was sent");
-  const registered = registerDynamicBackgroundWorker(testWorker({ bgw_name: "helper", bgw_notify_pid: ME, bgw_main_arg: 5n }));
+  const registered = registerDynamicBackgroundWorker(
+    testWorker({ bgw_name: "helper", bgw_notify_pid: ME, bgw_main_arg: 5n }),
+  );
   const sent = await port.request("register");
   const entry = decodeWorkerEntry((sent as { worker: string }).worker);
   assert.deepEqual([entry.bgw_name, entry.bgw_notify_pid, entry.bgw_main_arg], ["helper", ME, 5n]);
@@ -73,8 +88,18 @@ test("registerDynamicBackgroundWorker: validated here, sent by value, answered w
 
 test("handle functions: a handle that is not one is refused here with a typed error, not sent to cost the worker its process", async () => {
   const port = bootWorker();
-  for (const call of [getBackgroundWorkerPid, terminateBackgroundWorker, waitForBackgroundWorkerStartup, waitForBackgroundWorkerShutdown] as ((h: unknown) => Promise<unknown>)[]) {
-    await assert.rejects(call({ slot: -1, generation: 0 }), (e: unknown) => e instanceof BackgroundWorkerError && e.code === "invalid_handle" && e.field === "handle");
+  for (
+    const call of [
+      getBackgroundWorkerPid,
+      terminateBackgroundWorker,
+      waitForBackgroundWorkerStartup,
+      waitForBackgroundWorkerShutdown,
+    ] as ((h: unknown) => Promise<unknown>)[]
+  ) {
+    await assert.rejects(
+      call({ slot: -1, generation: 0 }),
+      (e: unknown) => e instanceof BackgroundWorkerError && e.code === "invalid_handle" && e.field === "handle",
+    );
   }
   assert.equal(port.messages("request").length, 0);
 });
@@ -108,18 +133,36 @@ test("waitForBackgroundWorkerShutdown: only news after the answer counts; a stop
   assert.equal(await waiting, BGWH_STOPPED);
 
   const gone = waitForBackgroundWorkerShutdown(HANDLE);
-  port.reply((await port.request("getpid")).id, { status: BGWH_STOPPED, pid: null, notifyPid: 0, name: "(stale handle)" });
+  port.reply((await port.request("getpid")).id, {
+    status: BGWH_STOPPED,
+    pid: null,
+    notifyPid: 0,
+    name: "(stale handle)",
+  });
   assert.equal(await gone, BGWH_STOPPED, "no notify pid needed for what is already so");
 });
 
 test("waits on a worker registered without bgw_notify_pid = myProcPid throw the shared requirement error instead of hanging", async () => {
   const port = bootWorker();
-  for (const wait of [waitForBackgroundWorkerStartup, waitForBackgroundWorkerShutdown] as ((h: BackgroundWorkerHandle) => Promise<unknown>)[]) {
+  for (
+    const wait of [
+      waitForBackgroundWorkerStartup,
+      waitForBackgroundWorkerShutdown,
+    ] as ((h: BackgroundWorkerHandle) => Promise<unknown>)[]
+  ) {
     const waiting = wait(HANDLE);
-    port.reply((await port.request("getpid")).id, { status: BGWH_NOT_YET_STARTED, pid: null, notifyPid: 0, name: "helper" });
+    port.reply((await port.request("getpid")).id, {
+      status: BGWH_NOT_YET_STARTED,
+      pid: null,
+      notifyPid: 0,
+      name: "helper",
+    });
     await assert.rejects(waiting, (e: unknown) => {
       assert.ok(e instanceof BackgroundWorkerError);
-      assert.match(e.message, new RegExp(`^background worker "helper": ${wait.name} requires bgw_notify_pid to be the caller's pid$`));
+      assert.match(
+        e.message,
+        new RegExp(`^background worker "helper": ${wait.name} requires bgw_notify_pid to be the caller's pid$`),
+      );
       assert.equal(e.field, "bgw_notify_pid");
       assert.equal(e.detail, `The worker was registered with bgw_notify_pid = 0; this process is ${ME}.`);
       assert.equal(e.hint, "Register it with bgw_notify_pid: myProcPid to be told when it starts and stops.");
@@ -135,7 +178,9 @@ test("postmaster death: pending requests are rejected, waits answer BGWH_POSTMAS
   const rejected = assert.rejects(pending, /the postmaster is gone/);
   const afterAnswer = waitForBackgroundWorkerShutdown({ slot: 6, generation: 1 });
   await flush();
-  const six = port.messages<{ id: number; handle: BackgroundWorkerHandle }>("request").find((r) => r.handle.slot === 6)!;
+  const six = port.messages<{ id: number; handle: BackgroundWorkerHandle }>("request").find((r) =>
+    r.handle.slot === 6
+  )!;
   port.reply(six.id, { status: BGWH_STARTED, pid: 8, notifyPid: ME, name: "six" });
   await flush();
   port.disconnect();

@@ -4,15 +4,18 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  BgWorkerStart_ConsistentState,
   BGWORKER_BACKEND_DATABASE_CONNECTION,
   BGWORKER_BYPASS_ALLOWCONN,
   BGWORKER_BYPASS_ROLELOGINCHECK,
   BGWORKER_SHMEM_ACCESS,
+  BgWorkerStart_ConsistentState,
 } from "../src/constants.ts";
 import { BackgroundWorkerError } from "../src/errors.ts";
 import type { WorkerDatabase } from "../src/protocol.ts";
-import { backgroundWorkerInitializeConnection, backgroundWorkerInitializeConnectionByOid } from "../src/worker/database.ts";
+import {
+  backgroundWorkerInitializeConnection,
+  backgroundWorkerInitializeConnectionByOid,
+} from "../src/worker/database.ts";
 import { resetWorkerStateForTests } from "../src/worker/state.ts";
 import { bootWorker, FakeDatabaseClient, startMessage, testWorker } from "./helpers/fake_worker_port.ts";
 
@@ -35,16 +38,29 @@ async function worker(database: WorkerDatabase | undefined, catalog: Catalog = {
   port.connect = (url, target) => {
     const client = new FakeDatabaseClient((sql, params) => {
       if (sql.includes("current_user as superuser")) {
-        return [{ superuser: "postgres", db_exists: true, datallowconn: true, role_exists: true, rolcanlogin: true, ...catalog }];
+        return [{
+          superuser: "postgres",
+          db_exists: true,
+          datallowconn: true,
+          role_exists: true,
+          rolcanlogin: true,
+          ...catalog,
+        }];
       }
-      if (sql.includes("from pg_database where oid")) return [{ dbname: params[0] === 16384 ? "mydb" : null, username: params[1] === 10 ? "postgres" : null }];
+      if (sql.includes("from pg_database where oid")) {
+        return [{ dbname: params[0] === 16384 ? "mydb" : null, username: params[1] === 10 ? "postgres" : null }];
+      }
       return [];
     });
     clients.push({ url, target, client });
     return Promise.resolve(client);
   };
-  const imported = new Promise<void>((resolve) => port.module("file:///tester.ts", () => (resolve(), { main: () => new Promise(() => {}) })));
-  port.deliver(startMessage(testWorker({ bgw_flags: flags, bgw_start_time: BgWorkerStart_ConsistentState }), { database }));
+  const imported = new Promise<void>((resolve) =>
+    port.module("file:///tester.ts", () => (resolve(), { main: () => new Promise(() => {}) }))
+  );
+  port.deliver(
+    startMessage(testWorker({ bgw_flags: flags, bgw_start_time: BgWorkerStart_ConsistentState }), { database }),
+  );
   await imported;
   return { port, clients };
 }
@@ -53,13 +69,19 @@ const statements = (client: FakeDatabaseClient) => client.statements.map((s) => 
 
 test("database: outside a worker, before the start, and without the flag, PostgreSQL's refusals", async () => {
   resetWorkerStateForTests();
-  await assert.rejects(backgroundWorkerInitializeConnection("postgres", null), /backgroundWorkerInitializeConnection: not inside a background worker process/);
+  await assert.rejects(
+    backgroundWorkerInitializeConnection("postgres", null),
+    /backgroundWorkerInitializeConnection: not inside a background worker process/,
+  );
   bootWorker();
   await assert.rejects(backgroundWorkerInitializeConnection("postgres", null), /this worker has not been started yet/);
   await worker(SERVER, {}, 0);
   await assert.rejects(backgroundWorkerInitializeConnection("postgres", null), (e: unknown) => {
     assert.ok(e instanceof BackgroundWorkerError);
-    assert.equal(e.message, 'background worker "tester": database connection requirement not indicated during registration');
+    assert.equal(
+      e.message,
+      'background worker "tester": database connection requirement not indicated during registration',
+    );
     assert.deepEqual([e.field, e.code], ["bgw_flags", "object_not_in_prerequisite_state"]);
     return true;
   });
@@ -68,31 +90,67 @@ test("database: outside a worker, before the start, and without the flag, Postgr
 test("database: arguments are checked and name what was wrong; a bad call does not use up the one connection", async () => {
   await worker(SERVER);
   const call = backgroundWorkerInitializeConnection as (...args: unknown[]) => Promise<unknown>;
-  await assert.rejects(call("", null), (e: unknown) => e instanceof TypeError && /dbname must be a database name or null/.test(e.message));
+  await assert.rejects(
+    call("", null),
+    (e: unknown) => e instanceof TypeError && /dbname must be a database name or null/.test(e.message),
+  );
   await assert.rejects(call(5, null), /dbname must be a database name or null/);
-  await assert.rejects(call("postgres", ""), (e: unknown) => e instanceof TypeError && /username must be a role name or null/.test(e.message));
-  await assert.rejects(call("postgres", null, 0x10), /flags must be a combination of BGWORKER_BYPASS_ALLOWCONN and BGWORKER_BYPASS_ROLELOGINCHECK/);
+  await assert.rejects(
+    call("postgres", ""),
+    (e: unknown) => e instanceof TypeError && /username must be a role name or null/.test(e.message),
+  );
+  await assert.rejects(
+    call("postgres", null, 0x10),
+    /flags must be a combination of BGWORKER_BYPASS_ALLOWCONN and BGWORKER_BYPASS_ROLELOGINCHECK/,
+  );
   await assert.rejects(call("postgres", null, 1.5), TypeError);
   const byOid = backgroundWorkerInitializeConnectionByOid as (...args: unknown[]) => Promise<unknown>;
-  for (const [dboid, useroid, named] of [[0, null, "dboid"], [-1, null, "dboid"], [2 ** 32, null, "dboid"], [null, 1.5, "useroid"], [null, "10", "useroid"]] as const) {
-    await assert.rejects(byOid(dboid, useroid), (e: unknown) => e instanceof TypeError && e.message === `backgroundWorkerInitializeConnectionByOid: ${named} must be an OID (a positive 32-bit integer) or null`);
+  for (
+    const [dboid, useroid, named] of [[0, null, "dboid"], [-1, null, "dboid"], [2 ** 32, null, "dboid"], [
+      null,
+      1.5,
+      "useroid",
+    ], [null, "10", "useroid"]] as const
+  ) {
+    await assert.rejects(
+      byOid(dboid, useroid),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        e.message ===
+          `backgroundWorkerInitializeConnectionByOid: ${named} must be an OID (a positive 32-bit integer) or null`,
+    );
   }
   await backgroundWorkerInitializeConnection("postgres", null);
 });
 
 test("database: one call per worker (PostgreSQL's 'invalid processing mode'), and a worker given no cluster is told why", async () => {
   await worker(undefined);
-  await assert.rejects(backgroundWorkerInitializeConnection("postgres", null), /backgroundWorkerInitializeConnection: no database cluster was given to this worker$/);
-  await assert.rejects(backgroundWorkerInitializeConnection("postgres", null), (e: unknown) => e instanceof BackgroundWorkerError && /invalid processing mode in background worker/.test(e.message));
+  await assert.rejects(
+    backgroundWorkerInitializeConnection("postgres", null),
+    /backgroundWorkerInitializeConnection: no database cluster was given to this worker$/,
+  );
+  await assert.rejects(
+    backgroundWorkerInitializeConnection("postgres", null),
+    (e: unknown) =>
+      e instanceof BackgroundWorkerError && /invalid processing mode in background worker/.test(e.message),
+  );
   await worker({ unavailable: "the embedded cluster could not start: out of disk" });
-  await assert.rejects(backgroundWorkerInitializeConnection("postgres", null), /backgroundWorkerInitializeConnection: the embedded cluster could not start: out of disk/);
+  await assert.rejects(
+    backgroundWorkerInitializeConnection("postgres", null),
+    /backgroundWorkerInitializeConnection: the embedded cluster could not start: out of disk/,
+  );
 });
 
 test("database: InitPostgres's checks of the database and the role, with their bypass flags", async () => {
   const refused: [WorkerDatabase, Catalog, number, RegExp][] = [
     [SERVER, { db_exists: false }, 0, /database "app" does not exist$/],
     [SERVER, { datallowconn: false }, 0, /database "app" is not currently accepting connections$/],
-    [SERVER, { datallowconn: false }, BGWORKER_BYPASS_ALLOWCONN, /BGWORKER_BYPASS_ALLOWCONN cannot be honoured: the server refuses the connection itself/],
+    [
+      SERVER,
+      { datallowconn: false },
+      BGWORKER_BYPASS_ALLOWCONN,
+      /BGWORKER_BYPASS_ALLOWCONN cannot be honoured: the server refuses the connection itself/,
+    ],
     [SERVER, { role_exists: false }, 0, /role "alice" does not exist$/],
     [SERVER, { rolcanlogin: false }, 0, /role "alice" is not permitted to log in$/],
   ];
@@ -122,7 +180,13 @@ test("database: on a real server, a session of the database's own, as the role; 
   await assert.rejects(db.query("  listen jobs"), /cannot execute LISTEN within a background process$/);
   await db.asyncNotify("jobs", "one more");
   await db.transaction((tx) => tx.query("update t set n = n + 1"));
-  assert.deepEqual(statements(session).slice(1), ["select 1", "select pg_notify($1, $2)", "BEGIN", "update t set n = n + 1", "COMMIT"]);
+  assert.deepEqual(statements(session).slice(1), [
+    "select 1",
+    "select pg_notify($1, $2)",
+    "BEGIN",
+    "update t set n = n + 1",
+    "COMMIT",
+  ]);
   assert.deepEqual(session.statements[2]!.params, ["jobs", "one more"]);
 });
 
@@ -130,14 +194,22 @@ test("database: no database on a real server is the maintenance database, read-o
   const { clients } = await worker(SERVER);
   await backgroundWorkerInitializeConnection(null, "postgres");
   assert.deepEqual(clients[1]!.target, {}, "the URL's own database");
-  assert.deepEqual(statements(clients[1]!.client), ["set default_transaction_read_only = on", "set search_path = ''"], "the superuser needs no SET SESSION AUTHORIZATION");
+  assert.deepEqual(
+    statements(clients[1]!.client),
+    ["set default_transaction_read_only = on", "set search_path = ''"],
+    "the superuser needs no SET SESSION AUTHORIZATION",
+  );
 });
 
 test("database: on the embedded cluster the postmaster gives the database's server, and the role is taken per transaction", async () => {
   const { port, clients } = await worker(EMBEDDED);
   const connecting = backgroundWorkerInitializeConnection("app", "alice");
   const asked = await port.request("database");
-  assert.deepEqual([asked.op, (asked as { dbname: string }).dbname, (asked as { role: string }).role], ["database", "app", "alice"]);
+  assert.deepEqual([asked.op, (asked as { dbname: string }).dbname, (asked as { role: string }).role], [
+    "database",
+    "app",
+    "alice",
+  ]);
   port.reply(asked.id, "postgres://postgres@127.0.0.1:41999/app");
   const db = await connecting;
   assert.equal(clients[1]!.url, "postgres://postgres@127.0.0.1:41999/app");
@@ -149,7 +221,11 @@ test("database: by OID, the names are looked up first and the by-name rules foll
   const { port, clients } = await worker(EMBEDDED);
   const connecting = backgroundWorkerInitializeConnectionByOid(16384, 10);
   const asked = await port.request("database");
-  assert.deepEqual([(asked as { dbname: string }).dbname, (asked as { role: string | null }).role], ["mydb", null], "the superuser's own role needs no SET ROLE");
+  assert.deepEqual(
+    [(asked as { dbname: string }).dbname, (asked as { role: string | null }).role],
+    ["mydb", null],
+    "the superuser's own role needs no SET ROLE",
+  );
   port.reply(asked.id, "postgres://postgres@127.0.0.1:41999/mydb");
   await connecting;
   assert.deepEqual(clients[0]!.client.statements[0]!.params, [16384, 10]);

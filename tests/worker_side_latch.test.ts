@@ -67,8 +67,16 @@ test("latch: the postmaster's death answers WL_POSTMASTER_DEATH and leaves the w
   port.disconnect();
   assert.equal(await waiting, WL_POSTMASTER_DEATH);
   assert.equal(port.ended, false, "a worker that listens for the death may clean up");
-  assert.equal(await waitLatch(myLatch, WL_POSTMASTER_DEATH, -1), WL_POSTMASTER_DEATH, "and every later wait says so at once");
-  assert.equal(await waitLatch(myLatch, WL_LATCH_SET | WL_TIMEOUT, 0), WL_TIMEOUT, "a wait that does not ask is not told");
+  assert.equal(
+    await waitLatch(myLatch, WL_POSTMASTER_DEATH, -1),
+    WL_POSTMASTER_DEATH,
+    "and every later wait says so at once",
+  );
+  assert.equal(
+    await waitLatch(myLatch, WL_LATCH_SET | WL_TIMEOUT, 0),
+    WL_TIMEOUT,
+    "a wait that does not ask is not told",
+  );
 });
 
 test("latch: a wait with WL_EXIT_ON_PM_DEATH exits 1 when the postmaster dies, or at once if it is dead", async () => {

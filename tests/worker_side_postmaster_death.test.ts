@@ -55,7 +55,10 @@ test("elog: a line goes to the postmaster while it lives, to stderr once it is g
   await elog("WARNING", "orphaned");
   assert.deepEqual(port.logs, ["WARNING:  orphaned"]);
   assert.equal(port.sentLogs.length, 1);
-  assert.throws(() => elog("PANIC" as "LOG", "x"), (e: unknown) => e instanceof TypeError && /elog: unknown level "PANIC"/.test(e.message));
+  assert.throws(
+    () => elog("PANIC" as "LOG", "x"),
+    (e: unknown) => e instanceof TypeError && /elog: unknown level "PANIC"/.test(e.message),
+  );
   resetWorkerStateForTests();
   await elog("LOG", "outside a worker nobody hears it");
   await flush();

@@ -31,7 +31,11 @@ function cluster(): { shm: FakeSharedMemory; location: { name: string; size: num
   return { shm, location: { name: SEGMENT, size }, lockFree };
 }
 
-function startWithShmem(port: FakeWorkerPort, sharedMemory: StartMessage["sharedMemory"], flags = BGWORKER_SHMEM_ACCESS): void {
+function startWithShmem(
+  port: FakeWorkerPort,
+  sharedMemory: StartMessage["sharedMemory"],
+  flags = BGWORKER_SHMEM_ACCESS,
+): void {
   port.deliver(startMessage(testWorker({ bgw_flags: flags }), { sharedMemory }));
 }
 
@@ -56,7 +60,9 @@ test("shmem: LWLocks held are released on procExit and on SIGTERM, as PostgreSQL
     const { shm, location, lockFree } = cluster();
     const port = bootWorker();
     port.sharedMemoryMapper = shm;
-    const imported = new Promise<void>((resolve) => port.module(LIBRARY, () => (resolve(), { main: () => new Promise(() => {}) })));
+    const imported = new Promise<void>((resolve) =>
+      port.module(LIBRARY, () => (resolve(), { main: () => new Promise(() => {}) }))
+    );
     startWithShmem(port, location);
     await imported;
     const [lock] = getNamedLWLockTranche("locks");
@@ -74,16 +80,22 @@ test("shmem: LWLocks held are released on procExit and on SIGTERM, as PostgreSQL
 });
 
 test("shmem: a segment that cannot be mapped is FATAL before the library is imported", async () => {
-  for (const [label, mapper, location] of [
-    ["no mapper", null, { name: SEGMENT, size: 65536 }],
-    ["no segment", new FakeSharedMemory(), { name: "/bgworker.1000.9", size: 65536 }],
-  ] as const) {
+  for (
+    const [label, mapper, location] of [
+      ["no mapper", null, { name: SEGMENT, size: 65536 }],
+      ["no segment", new FakeSharedMemory(), { name: "/bgworker.1000.9", size: 65536 }],
+    ] as const
+  ) {
     const port = bootWorker();
     port.sharedMemoryMapper = mapper;
     port.module(LIBRARY, { main: () => {} });
     startWithShmem(port, location);
     assert.equal(await port.exited, 1, label);
-    assert.match(port.sentLogs[0]!, /^FATAL: {2}could not attach to shared memory segment "\/bgworker\.1000\.\d": /, label);
+    assert.match(
+      port.sentLogs[0]!,
+      /^FATAL: {2}could not attach to shared memory segment "\/bgworker\.1000\.\d": /,
+      label,
+    );
     assert.deepEqual(port.imported, [], label);
   }
 });
@@ -108,7 +120,10 @@ test("shmem: without the flag a typed error names the worker and the field; with
   assert.equal(errors.length, 2);
   for (const error of errors) {
     assert.ok(error instanceof BackgroundWorkerError);
-    assert.match(error.message, /^background worker "tester": (shmemInitStruct|getNamedLWLockTranche): cannot use shared memory without BGWORKER_SHMEM_ACCESS$/);
+    assert.match(
+      error.message,
+      /^background worker "tester": (shmemInitStruct|getNamedLWLockTranche): cannot use shared memory without BGWORKER_SHMEM_ACCESS$/,
+    );
     assert.deepEqual([error.field, error.code], ["bgw_flags", "object_not_in_prerequisite_state"]);
   }
 

@@ -5,7 +5,13 @@ import { test } from "node:test";
 import type { SignalName } from "../src/signal_names.ts";
 import { runBackgroundWorker } from "../src/worker/bootstrap.ts";
 import { myLatch } from "../src/worker/identity.ts";
-import { backgroundWorkerBlockSignals, backgroundWorkerUnblockSignals, HANDLED_SIGNALS, pqsignal, type SignalHandler } from "../src/worker/signals.ts";
+import {
+  backgroundWorkerBlockSignals,
+  backgroundWorkerUnblockSignals,
+  HANDLED_SIGNALS,
+  pqsignal,
+  type SignalHandler,
+} from "../src/worker/signals.ts";
 import { resetWorkerStateForTests } from "../src/worker/state.ts";
 import { bootWorker, FakeWorkerPort, startMessage, testWorker } from "./helpers/fake_worker_port.ts";
 
@@ -46,7 +52,7 @@ test("signals: a SIGQUIT handler of the worker's own is held like the others", (
   assert.equal(port.ended, false);
 });
 
-test("signals: SIGUSR1 sets the latch by default; SIGHUP and SIGINT are ignored by default; \"ignore\" ignores", () => {
+test('signals: SIGUSR1 sets the latch by default; SIGHUP and SIGINT are ignored by default; "ignore" ignores', () => {
   const port = bootWorker();
   backgroundWorkerUnblockSignals();
   port.signal("SIGHUP");
@@ -97,7 +103,15 @@ test("pqsignal: returns the previous handler; refuses signals a worker cannot ha
   assert.equal(pqsignal("SIGHUP", mine), "default");
   assert.equal(pqsignal("SIGHUP", "ignore"), mine);
   assert.equal(pqsignal("SIGHUP", "default"), "ignore");
-  assert.throws(() => pqsignal("SIGKILL" as SignalName, "ignore"), (e: unknown) => e instanceof RangeError && /pqsignal: SIGKILL cannot be handled; use one of SIGTERM, SIGHUP/.test(e.message));
-  assert.throws(() => pqsignal("SIGHUP", "nothing" as SignalHandler), (e: unknown) => e instanceof TypeError && /the handler for SIGHUP must be a function, "default" or "ignore"/.test(e.message));
+  assert.throws(
+    () => pqsignal("SIGKILL" as SignalName, "ignore"),
+    (e: unknown) =>
+      e instanceof RangeError && /pqsignal: SIGKILL cannot be handled; use one of SIGTERM, SIGHUP/.test(e.message),
+  );
+  assert.throws(
+    () => pqsignal("SIGHUP", "nothing" as SignalHandler),
+    (e: unknown) =>
+      e instanceof TypeError && /the handler for SIGHUP must be a function, "default" or "ignore"/.test(e.message),
+  );
   assert.deepEqual([...HANDLED_SIGNALS].sort(), ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2"]);
 });

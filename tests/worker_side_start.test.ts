@@ -38,7 +38,11 @@ test("start path: the entry is rebuilt, published and reported before the librar
   assert.ok(seen, "the module was evaluated");
   const { entry, pid, sent } = seen as { entry: BackgroundWorkerEntry; pid: number; sent: number };
   assert.equal(entry.bgw_name, "early");
-  assert.deepEqual([...entry.bgw_extra.subarray(0, 3)], [1, 2, 0], "bgw_extra by value, zero-padded as PostgreSQL's char[BGW_EXTRALEN]");
+  assert.deepEqual(
+    [...entry.bgw_extra.subarray(0, 3)],
+    [1, 2, 0],
+    "bgw_extra by value, zero-padded as PostgreSQL's char[BGW_EXTRALEN]",
+  );
   assert.equal(pid, 5151);
   assert.equal(sent, 1, "started was sent before the import");
   assert.equal(workerState().postmasterPid, 1000);
@@ -60,10 +64,28 @@ test("start path: main's async work is awaited; a thrown error is logged at ERRO
 test("start path: a library not found, not loadable, or without the function is FATAL with PostgreSQL's wording, exit 1", async () => {
   const where = 'for background worker "tester" (library "./tester.ts", function "main")';
   const cases: [string, (port: FakeWorkerPort) => void, Partial<Parameters<typeof startMessage>[1]>, RegExp][] = [
-    ["not found", () => {}, { libraryUrl: null }, /^FATAL: {2}could not access file "\.\/tester\.ts" .* not found in dynamicLibraryPath$/],
-    ["not loadable", (port) => port.module(LIBRARY, () => { throw new SyntaxError("Unexpected token"); }), {}, /^FATAL: {2}could not load library "\.\/tester\.ts" .*: Unexpected token$/],
+    [
+      "not found",
+      () => {},
+      { libraryUrl: null },
+      /^FATAL: {2}could not access file "\.\/tester\.ts" .* not found in dynamicLibraryPath$/,
+    ],
+    [
+      "not loadable",
+      (port) =>
+        port.module(LIBRARY, () => {
+          throw new SyntaxError("Unexpected token");
+        }),
+      {},
+      /^FATAL: {2}could not load library "\.\/tester\.ts" .*: Unexpected token$/,
+    ],
     ["not imported", () => {}, {}, /^FATAL: {2}could not load library .*Cannot find module/],
-    ["no function", (port) => port.module(LIBRARY, { other: () => {} }), {}, /^FATAL: {2}could not find function "main" in file "\.\/tester\.ts" /],
+    [
+      "no function",
+      (port) => port.module(LIBRARY, { other: () => {} }),
+      {},
+      /^FATAL: {2}could not find function "main" in file "\.\/tester\.ts" /,
+    ],
   ];
   for (const [label, setup, overrides, expected] of cases) {
     const port = bootWorker();
@@ -98,7 +120,10 @@ test("start path: procExit from main ends the worker with that code, and its thr
   await flush();
   assert.deepEqual(port.sentLogs, [], "no ERROR line for the exit");
   assert.deepEqual(port.exitCalls, [3]);
-  assert.throws(() => procExit(256), (e: unknown) => e instanceof RangeError && /exit code must be an integer from 0 to 255; got 256/.test(e.message));
+  assert.throws(
+    () => procExit(256),
+    (e: unknown) => e instanceof RangeError && /exit code must be an integer from 0 to 255; got 256/.test(e.message),
+  );
   assert.throws(() => procExit(1.5), RangeError);
 });
 
@@ -147,7 +172,11 @@ test("state as data: updateWorkerState tells subscribers, the identity bindings 
   assert.equal(myProcPid, 777, "the bootstrap wrote the port, the binding followed");
   const latch = myLatch;
   updateWorkerState({ entry: validateBackgroundWorker(testWorker({ bgw_name: "by hand" }), { dynamic: true }) });
-  assert.equal((myBgworkerEntry as BackgroundWorkerEntry | null)?.bgw_name, "by hand", "a live binding: read after the update");
+  assert.equal(
+    (myBgworkerEntry as BackgroundWorkerEntry | null)?.bgw_name,
+    "by hand",
+    "a live binding: read after the update",
+  );
   stop();
   updateWorkerState({ entry: null });
   assert.deepEqual(told, [null, "by hand"], "told of each update until unsubscribed");

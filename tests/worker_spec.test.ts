@@ -1,9 +1,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BGW_EXTRALEN, BGW_NEVER_RESTART, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_SHMEM_ACCESS } from "../src/constants.ts";
+import {
+  BGW_EXTRALEN,
+  BGW_NEVER_RESTART,
+  BGWORKER_BACKEND_DATABASE_CONNECTION,
+  BGWORKER_SHMEM_ACCESS,
+} from "../src/constants.ts";
 import { BackgroundWorkerError } from "../src/errors.ts";
 import * as utf8 from "../src/utf8.ts";
-import { type Datum, decodeWorkerEntry, encodeWorkerEntry, rebuildWorkerEntry, utf8ByteLength, validateBackgroundWorker } from "../src/worker_spec.ts";
+import {
+  type Datum,
+  decodeWorkerEntry,
+  encodeWorkerEntry,
+  rebuildWorkerEntry,
+  utf8ByteLength,
+  validateBackgroundWorker,
+} from "../src/worker_spec.ts";
 import { fakePostmaster, worker } from "./helpers/fake_runtime.ts";
 
 interface BadCase {
@@ -16,27 +28,132 @@ interface BadCase {
 
 const long = "x".repeat(96);
 const BAD: BadCase[] = [
-  { what: "bgw_name over BGW_MAXLEN - 1 bytes", input: { bgw_name: long }, field: "bgw_name", message: /bgw_name is too long/ },
-  { what: "bgw_name over the limit in UTF-8 bytes only", input: { bgw_name: "é".repeat(48) }, field: "bgw_name", message: /96 bytes; the limit is 95/ },
-  { what: "bgw_type over BGW_MAXLEN - 1 bytes", input: { bgw_type: long }, field: "bgw_type", message: /bgw_type is too long/ },
-  { what: "bgw_function_name over BGW_MAXLEN - 1 bytes", input: { bgw_function_name: long }, field: "bgw_function_name", message: /too long/ },
-  { what: "bgw_library_name over MAXPGPATH - 1 bytes", input: { bgw_library_name: "/" + "l".repeat(1023) }, field: "bgw_library_name", message: /too long/ },
-  { what: "empty bgw_function_name", input: { bgw_function_name: "" }, field: "bgw_function_name", message: /non-empty string/ },
-  { what: "bgw_extra over BGW_EXTRALEN bytes", input: { bgw_extra: new Uint8Array(BGW_EXTRALEN + 1) }, field: "bgw_extra", message: /bgw_extra is too long/ },
-  { what: "bgw_extra that is not bytes", input: { bgw_extra: [1, 2, 3] }, field: "bgw_extra", message: /must be a Uint8Array/ },
-  { what: "bgw_main_arg as an object", input: { bgw_main_arg: { n: 1 } }, field: "bgw_main_arg", message: /pass it in bgw_extra or shared memory/i },
-  { what: "bgw_main_arg as a string", input: { bgw_main_arg: "text" }, field: "bgw_main_arg", message: /must be passed by value.*Pass it in bgw_extra or shared memory/s },
-  { what: "bgw_main_arg as a function", input: { bgw_main_arg: () => 1 }, field: "bgw_main_arg", message: /a function; a Datum is/ },
-  { what: "bgw_main_arg bigint over 64 bits", input: { bgw_main_arg: 2n ** 64n }, field: "bgw_main_arg", message: /does not fit in a Datum/ },
-  { what: "database connection without shared memory access", input: { bgw_flags: BGWORKER_BACKEND_DATABASE_CONNECTION, bgw_start_time: 2 }, field: "bgw_flags", message: /must attach to shared memory in order to request a database connection/ },
-  { what: "database connection at PostmasterStart", input: { bgw_flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION, bgw_start_time: 0 }, field: "bgw_start_time", message: /cannot request database access if starting at postmaster start/ },
-  { what: "negative restart interval", input: { bgw_restart_time: -2 }, field: "bgw_restart_time", message: /invalid restart interval/ },
-  { what: "NaN restart interval", input: { bgw_restart_time: NaN }, field: "bgw_restart_time", message: /invalid restart interval/ },
-  { what: "restart interval over a thousand days", input: { bgw_restart_time: 86_400_001 }, field: "bgw_restart_time", message: /invalid restart interval/ },
-  { what: "restart interval as a string", input: { bgw_restart_time: "10" }, field: "bgw_restart_time", message: /invalid restart interval/ },
-  { what: "unknown flag bits", input: { bgw_flags: 0x10 }, field: "bgw_flags", message: /combination of BGWORKER_SHMEM_ACCESS/ },
-  { what: "unknown start time", input: { bgw_start_time: 3 }, field: "bgw_start_time", message: /bgw_start_time must be/ },
-  { what: "misspelt field", input: { bgw_restart_tme: 1 }, field: "bgw_restart_tme", message: /unknown field "bgw_restart_tme"/ },
+  {
+    what: "bgw_name over BGW_MAXLEN - 1 bytes",
+    input: { bgw_name: long },
+    field: "bgw_name",
+    message: /bgw_name is too long/,
+  },
+  {
+    what: "bgw_name over the limit in UTF-8 bytes only",
+    input: { bgw_name: "é".repeat(48) },
+    field: "bgw_name",
+    message: /96 bytes; the limit is 95/,
+  },
+  {
+    what: "bgw_type over BGW_MAXLEN - 1 bytes",
+    input: { bgw_type: long },
+    field: "bgw_type",
+    message: /bgw_type is too long/,
+  },
+  {
+    what: "bgw_function_name over BGW_MAXLEN - 1 bytes",
+    input: { bgw_function_name: long },
+    field: "bgw_function_name",
+    message: /too long/,
+  },
+  {
+    what: "bgw_library_name over MAXPGPATH - 1 bytes",
+    input: { bgw_library_name: "/" + "l".repeat(1023) },
+    field: "bgw_library_name",
+    message: /too long/,
+  },
+  {
+    what: "empty bgw_function_name",
+    input: { bgw_function_name: "" },
+    field: "bgw_function_name",
+    message: /non-empty string/,
+  },
+  {
+    what: "bgw_extra over BGW_EXTRALEN bytes",
+    input: { bgw_extra: new Uint8Array(BGW_EXTRALEN + 1) },
+    field: "bgw_extra",
+    message: /bgw_extra is too long/,
+  },
+  {
+    what: "bgw_extra that is not bytes",
+    input: { bgw_extra: [1, 2, 3] },
+    field: "bgw_extra",
+    message: /must be a Uint8Array/,
+  },
+  {
+    what: "bgw_main_arg as an object",
+    input: { bgw_main_arg: { n: 1 } },
+    field: "bgw_main_arg",
+    message: /pass it in bgw_extra or shared memory/i,
+  },
+  {
+    what: "bgw_main_arg as a string",
+    input: { bgw_main_arg: "text" },
+    field: "bgw_main_arg",
+    message: /must be passed by value.*Pass it in bgw_extra or shared memory/s,
+  },
+  {
+    what: "bgw_main_arg as a function",
+    input: { bgw_main_arg: () => 1 },
+    field: "bgw_main_arg",
+    message: /a function; a Datum is/,
+  },
+  {
+    what: "bgw_main_arg bigint over 64 bits",
+    input: { bgw_main_arg: 2n ** 64n },
+    field: "bgw_main_arg",
+    message: /does not fit in a Datum/,
+  },
+  {
+    what: "database connection without shared memory access",
+    input: { bgw_flags: BGWORKER_BACKEND_DATABASE_CONNECTION, bgw_start_time: 2 },
+    field: "bgw_flags",
+    message: /must attach to shared memory in order to request a database connection/,
+  },
+  {
+    what: "database connection at PostmasterStart",
+    input: { bgw_flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION, bgw_start_time: 0 },
+    field: "bgw_start_time",
+    message: /cannot request database access if starting at postmaster start/,
+  },
+  {
+    what: "negative restart interval",
+    input: { bgw_restart_time: -2 },
+    field: "bgw_restart_time",
+    message: /invalid restart interval/,
+  },
+  {
+    what: "NaN restart interval",
+    input: { bgw_restart_time: NaN },
+    field: "bgw_restart_time",
+    message: /invalid restart interval/,
+  },
+  {
+    what: "restart interval over a thousand days",
+    input: { bgw_restart_time: 86_400_001 },
+    field: "bgw_restart_time",
+    message: /invalid restart interval/,
+  },
+  {
+    what: "restart interval as a string",
+    input: { bgw_restart_time: "10" },
+    field: "bgw_restart_time",
+    message: /invalid restart interval/,
+  },
+  {
+    what: "unknown flag bits",
+    input: { bgw_flags: 0x10 },
+    field: "bgw_flags",
+    message: /combination of BGWORKER_SHMEM_ACCESS/,
+  },
+  {
+    what: "unknown start time",
+    input: { bgw_start_time: 3 },
+    field: "bgw_start_time",
+    message: /bgw_start_time must be/,
+  },
+  {
+    what: "misspelt field",
+    input: { bgw_restart_tme: 1 },
+    field: "bgw_restart_tme",
+    message: /unknown field "bgw_restart_tme"/,
+  },
   { what: "negative notify pid", input: { bgw_notify_pid: -1 }, field: "bgw_notify_pid", message: /process id or 0/ },
 ];
 
@@ -45,14 +162,22 @@ for (const bad of BAD) {
     const { pm, runtime } = fakePostmaster({ maxWorkerProcesses: 3 });
     pm.registerBackgroundWorker(worker("kept"));
     const input = { ...worker("bad one"), ...bad.input };
-    for (const register of [() => pm.registerBackgroundWorker(input as never), () => pm.registerDynamicBackgroundWorker(input as never)]) {
+    for (
+      const register of [
+        () => pm.registerBackgroundWorker(input as never),
+        () => pm.registerDynamicBackgroundWorker(input as never),
+      ]
+    ) {
       assert.throws(register, (error: unknown) => {
         assert.ok(error instanceof BackgroundWorkerError, String(error));
         assert.equal(error.name, "BackgroundWorkerError");
         assert.equal(error.field, bad.field);
         assert.equal(error.code, "invalid_parameter_value");
         assert.match(`${error.message} ${error.detail ?? ""}`, bad.message);
-        const expectedName = typeof input.bgw_name === "string" && input.bgw_name.length < 96 && !input.bgw_name.includes("é") ? input.bgw_name : undefined;
+        const expectedName =
+          typeof input.bgw_name === "string" && input.bgw_name.length < 96 && !input.bgw_name.includes("é")
+            ? input.bgw_name
+            : undefined;
         if (expectedName) assert.match(error.message, new RegExp(`^background worker "${expectedName}": `));
         return true;
       });
@@ -84,7 +209,10 @@ test("registration of a non-object is refused with a typed error", () => {
 
 test("a dynamic notify pid must name a process of the cluster", () => {
   const { pm } = fakePostmaster();
-  assert.throws(() => pm.registerDynamicBackgroundWorker(worker("d", { bgw_notify_pid: 424242 })), /names no process of this cluster/);
+  assert.throws(
+    () => pm.registerDynamicBackgroundWorker(worker("d", { bgw_notify_pid: 424242 })),
+    /names no process of this cluster/,
+  );
 });
 
 test("names are measured in UTF-8 bytes, the limit is inclusive", () => {
@@ -108,7 +236,15 @@ test("validation fills defaults and freezes a private copy", () => {
 test("entries travel by value: encode and decode round-trip every Datum kind and bgw_extra", () => {
   for (const arg of [null, 0, -1.5, true, false, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n]) {
     const extra = new Uint8Array(BGW_EXTRALEN).map((_, i) => (i * 7) & 0xff);
-    const entry = validateBackgroundWorker(worker("round trip", { bgw_main_arg: arg, bgw_extra: extra, bgw_restart_time: BGW_NEVER_RESTART, bgw_type: "kind" }), { dynamic: true });
+    const entry = validateBackgroundWorker(
+      worker("round trip", {
+        bgw_main_arg: arg,
+        bgw_extra: extra,
+        bgw_restart_time: BGW_NEVER_RESTART,
+        bgw_type: "kind",
+      }),
+      { dynamic: true },
+    );
     const encoded = encodeWorkerEntry(entry);
     assert.equal(typeof encoded, "string");
     const copy = decodeWorkerEntry(encoded);
@@ -125,7 +261,9 @@ test("a decoded entry is validated again: a tampered string is refused", () => {
 
 test("utf8Encode agrees with TextEncoder, lone surrogates included", async () => {
   const { utf8Encode } = await import("../src/utf8.ts");
-  for (const text of ["", "abc", "aé€😀", "\ud800x", "x\udfff"]) assert.deepEqual(utf8Encode(text), new TextEncoder().encode(text), text);
+  for (const text of ["", "abc", "aé€😀", "\ud800x", "x\udfff"]) {
+    assert.deepEqual(utf8Encode(text), new TextEncoder().encode(text), text);
+  }
 });
 
 // Issue 12, items 2–4: the registration data is read once, refused when it
@@ -137,7 +275,11 @@ const LONG = "n".repeat(300);
 /** A registration whose getters count the reads of every field. */
 function countingWorker(): { worker: Record<string, unknown>; reads: Map<string, number> } {
   const values: Record<string, unknown> = {
-    ...worker("counted"), bgw_type: "kind", bgw_main_arg: 1n, bgw_extra: new Uint8Array([1, 2]), bgw_notify_pid: 0,
+    ...worker("counted"),
+    bgw_type: "kind",
+    bgw_main_arg: 1n,
+    bgw_extra: new Uint8Array([1, 2]),
+    bgw_notify_pid: 0,
   };
   const reads = new Map<string, number>();
   const counted: Record<string, unknown> = {};
@@ -157,8 +299,16 @@ test("validation reads each field of the registration exactly once", () => {
   const { worker: counted, reads } = countingWorker();
   validateBackgroundWorker(counted, { dynamic: true });
   assert.deepEqual(Object.fromEntries(reads), {
-    bgw_name: 1, bgw_flags: 1, bgw_start_time: 1, bgw_restart_time: 1, bgw_library_name: 1,
-    bgw_function_name: 1, bgw_type: 1, bgw_main_arg: 1, bgw_extra: 1, bgw_notify_pid: 1,
+    bgw_name: 1,
+    bgw_flags: 1,
+    bgw_start_time: 1,
+    bgw_restart_time: 1,
+    bgw_library_name: 1,
+    bgw_function_name: 1,
+    bgw_type: 1,
+    bgw_main_arg: 1,
+    bgw_extra: 1,
+    bgw_notify_pid: 1,
   });
 });
 
@@ -171,7 +321,11 @@ test("a Proxy answering another bgw_name on each read is refused or registered c
   for (const [what, isLong] of patterns) {
     let read = 0;
     const proxy = new Proxy(worker(SHORT), {
-      get: (target, key, receiver) => (key === "bgw_name" ? (isLong(++read) ? LONG : SHORT) : Reflect.get(target, key, receiver)),
+      get: (
+        target,
+        key,
+        receiver,
+      ) => (key === "bgw_name" ? (isLong(++read) ? LONG : SHORT) : Reflect.get(target, key, receiver)),
     });
     const { pm } = fakePostmaster();
     let registered = false;
@@ -196,11 +350,14 @@ test("a bgw_extra that answers another length on each read, or lies about it, is
   const liar = new Uint8Array(300);
   Object.defineProperty(liar, "length", { get: () => 0 });
   for (const extra of [shifty, liar]) {
-    assert.throws(() => validateBackgroundWorker(worker("w", { bgw_extra: extra }), { dynamic: true }), (error: unknown) => {
-      assert.ok(error instanceof BackgroundWorkerError, String(error));
-      assert.equal(error.field, "bgw_extra");
-      return true;
-    });
+    assert.throws(
+      () => validateBackgroundWorker(worker("w", { bgw_extra: extra }), { dynamic: true }),
+      (error: unknown) => {
+        assert.ok(error instanceof BackgroundWorkerError, String(error));
+        assert.equal(error.field, "bgw_extra");
+        return true;
+      },
+    );
   }
   // A subclass of Uint8Array (a Node Buffer is one) is taken by its real length.
   class Bytes extends Uint8Array {}
@@ -215,17 +372,31 @@ test("a lone surrogate in any string field is refused at registration, naming th
   for (const field of STRING_FIELDS) {
     for (const text of LONE) {
       const input = worker("w", { [field]: text });
-      for (const register of [
-        () => validateBackgroundWorker(input, { dynamic: true }),
-        () => fakePostmaster().pm.registerDynamicBackgroundWorker(input),
-        // What a worker sends over its channel: JSON escapes the lone surrogate, decoding must refuse it too.
-        () => decodeWorkerEntry(JSON.stringify({ ...worker("w"), bgw_type: "w", bgw_main_arg: null, bgw_extra: "", bgw_notify_pid: 0, [field]: text })),
-      ]) {
+      for (
+        const register of [
+          () => validateBackgroundWorker(input, { dynamic: true }),
+          () => fakePostmaster().pm.registerDynamicBackgroundWorker(input),
+          // What a worker sends over its channel: JSON escapes the lone surrogate, decoding must refuse it too.
+          () =>
+            decodeWorkerEntry(
+              JSON.stringify({
+                ...worker("w"),
+                bgw_type: "w",
+                bgw_main_arg: null,
+                bgw_extra: "",
+                bgw_notify_pid: 0,
+                [field]: text,
+              }),
+            ),
+        ]
+      ) {
         assert.throws(register, (error: unknown) => {
           assert.ok(error instanceof BackgroundWorkerError, `${field} ${JSON.stringify(text)}: ${String(error)}`);
           assert.equal(error.field, field);
           assert.match(error.message, /UTF-16/);
-          for (const part of [error.message, error.worker, error.detail ?? ""]) assert.ok(utf8.isWellFormedUtf16(part), JSON.stringify(part));
+          for (const part of [error.message, error.worker, error.detail ?? ""]) {
+            assert.ok(utf8.isWellFormedUtf16(part), JSON.stringify(part));
+          }
           return true;
         });
       }
@@ -259,8 +430,31 @@ test("error messages quote at most about 80 characters of a bad value", () => {
 });
 
 const DATUMS: Datum[] = [
-  NaN, Infinity, -Infinity, -0, 0, 1, -1, 42, 0.1, -1.5, 1 / 3, 5e-324, Number.MAX_VALUE, -Number.MAX_VALUE,
-  Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, 0n, -1n, 2n ** 53n + 1n, -(2n ** 63n), 2n ** 63n - 1n, 2n ** 64n - 1n, true, false, null,
+  NaN,
+  Infinity,
+  -Infinity,
+  -0,
+  0,
+  1,
+  -1,
+  42,
+  0.1,
+  -1.5,
+  1 / 3,
+  5e-324,
+  Number.MAX_VALUE,
+  -Number.MAX_VALUE,
+  Number.MAX_SAFE_INTEGER,
+  2 ** 53 + 2,
+  0n,
+  -1n,
+  2n ** 53n + 1n,
+  -(2n ** 63n),
+  2n ** 63n - 1n,
+  2n ** 64n - 1n,
+  true,
+  false,
+  null,
 ];
 
 test("every Datum kind survives encode → rebuild and encode → decode exactly (Object.is)", () => {
@@ -269,16 +463,26 @@ test("every Datum kind survives encode → rebuild and encode → decode exactly
     assert.ok(Object.is(entry.bgw_main_arg, arg), `registration kept ${String(arg)}`);
     const encoded = encodeWorkerEntry(entry);
     for (const copy of [rebuildWorkerEntry(encoded), decodeWorkerEntry(encoded)]) {
-      assert.ok(Object.is(copy.bgw_main_arg, arg), `${typeof arg} ${Object.is(arg, -0) ? "-0" : String(arg)} came back as ${typeof copy.bgw_main_arg} ${String(copy.bgw_main_arg)}`);
+      assert.ok(
+        Object.is(copy.bgw_main_arg, arg),
+        `${typeof arg} ${Object.is(arg, -0) ? "-0" : String(arg)} came back as ${typeof copy.bgw_main_arg} ${
+          String(copy.bgw_main_arg)
+        }`,
+      );
       assert.ok(Object.isFrozen(copy), "the copy is frozen");
     }
   }
 });
 
 test("the integer fields hold no -0: registration makes it 0, so it travels as it is kept", () => {
-  const entry = validateBackgroundWorker(worker("zeros", { bgw_flags: -0, bgw_restart_time: -0, bgw_notify_pid: -0 }), { dynamic: true });
+  const entry = validateBackgroundWorker(worker("zeros", { bgw_flags: -0, bgw_restart_time: -0, bgw_notify_pid: -0 }), {
+    dynamic: true,
+  });
   for (const copy of [entry, rebuildWorkerEntry(encodeWorkerEntry(entry))]) {
-    assert.ok(Object.is(copy.bgw_flags, 0) && Object.is(copy.bgw_restart_time, 0) && Object.is(copy.bgw_notify_pid, 0), "-0 became 0");
+    assert.ok(
+      Object.is(copy.bgw_flags, 0) && Object.is(copy.bgw_restart_time, 0) && Object.is(copy.bgw_notify_pid, 0),
+      "-0 became 0",
+    );
   }
 });
 
@@ -300,9 +504,18 @@ test("bgw_extra carries all 256 byte values at every length 0–128", () => {
 });
 
 test("decodeWorkerEntry refuses malformed input from a worker's channel with a BackgroundWorkerError, nothing else", () => {
-  const good = JSON.parse(encodeWorkerEntry(validateBackgroundWorker(worker("w"), { dynamic: true }))) as Record<string, unknown>;
+  const good = JSON.parse(encodeWorkerEntry(validateBackgroundWorker(worker("w"), { dynamic: true }))) as Record<
+    string,
+    unknown
+  >;
   const bad: unknown[] = [
-    "{not json", "", "null", "42", "[]", '"text"', "x".repeat(1 << 20),
+    "{not json",
+    "",
+    "null",
+    "42",
+    "[]",
+    '"text"',
+    "x".repeat(1 << 20),
     JSON.stringify({ ...good, bgw_main_arg: { bigint: "1e5" } }),
     JSON.stringify({ ...good, bgw_main_arg: { bigint: "12abc" } }),
     JSON.stringify({ ...good, bgw_main_arg: { bigint: "9".repeat(100_000) } }),
@@ -350,11 +563,26 @@ test("worker_spec.ts is the one import: validation and the by-value encoding are
   assert.equal(validation.quoteText("q".repeat(1000)), "q".repeat(80) + "…");
   assert.equal(validation.quoteText("a\ud800"), "a\ufffd");
   assert.equal(validation.quoteText("😀".repeat(100)), "😀".repeat(40) + "…", "never half a surrogate pair");
-  assert.equal(validation.quoteText("x" + "😀".repeat(100)), "x" + "😀".repeat(39) + "…", "never half a surrogate pair");
+  assert.equal(
+    validation.quoteText("x" + "😀".repeat(100)),
+    "x" + "😀".repeat(39) + "…",
+    "never half a surrogate pair",
+  );
 });
 
 test("UTF-8 lives in src/utf8.ts: byte length and well-formedness agree with the runtime's own", () => {
-  const samples = ["", "abc", "aé€😀", "\ud800", "x\udfff", "\udbff\udfff", "\udfff\udbff", "😀\ud83d", "\ud83d😀", "\0"];
+  const samples = [
+    "",
+    "abc",
+    "aé€😀",
+    "\ud800",
+    "x\udfff",
+    "\udbff\udfff",
+    "\udfff\udbff",
+    "😀\ud83d",
+    "\ud83d😀",
+    "\0",
+  ];
   for (const text of samples) {
     assert.equal(utf8.utf8ByteLength(text), new TextEncoder().encode(text).length, JSON.stringify(text));
     const native = (text as unknown as { isWellFormed?: () => boolean }).isWellFormed;

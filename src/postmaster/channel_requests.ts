@@ -59,7 +59,10 @@ export class ChannelRequests {
   /** The channel carried garbage: kill the worker (its death is no crash) and never restart it. */
   onProtocolViolation(slot: WorkerSlot, process: WorkerProcess, reason: string): void {
     if (slot.process !== process || slot.killedByPostmaster) return;
-    this.#ctx.log("WARNING", `background worker "${slot.entry.bgw_type}" (PID ${process.pid}) broke the protocol on its channel: ${reason}; terminating it`);
+    this.#ctx.log(
+      "WARNING",
+      `background worker "${slot.entry.bgw_type}" (PID ${process.pid}) broke the protocol on its channel: ${reason}; terminating it`,
+    );
     this.#ctx.table.markTerminate(slot);
     this.#ctx.table.markKilledByPostmaster(slot);
     process.kill("SIGKILL");
@@ -68,7 +71,8 @@ export class ChannelRequests {
   #onRequest(requester: WorkerSlot, process: WorkerProcess, request: RequestMessage): void {
     const ctx = this.#ctx;
     const reply = (value: unknown) => process.send({ type: "reply", id: request.id, ok: true, value });
-    const fail = (error: unknown) => process.send({ type: "reply", id: request.id, ok: false, error: toWireError(error) });
+    const fail = (error: unknown) =>
+      process.send({ type: "reply", id: request.id, ok: false, error: toWireError(error) });
     try {
       switch (request.op) {
         case "register": {
@@ -78,14 +82,19 @@ export class ChannelRequests {
               worker: entry.bgw_name,
               field: "bgw_notify_pid",
               code: "invalid_parameter_value",
-              detail: `Got ${entry.bgw_notify_pid}; the registering worker "${requester.entry.bgw_name}" has pid ${process.pid}.`,
+              detail:
+                `Got ${entry.bgw_notify_pid}; the registering worker "${requester.entry.bgw_name}" has pid ${process.pid}.`,
             });
           }
           return reply(ctx.registerDynamic(entry));
         }
         case "getpid": {
           const slot = ctx.table.lookup(request.handle);
-          return reply({ ...SlotTable.statusOf(slot), notifyPid: slot ? slot.notifyPid : 0, name: slot ? slot.entry.bgw_name : "(stale handle)" });
+          return reply({
+            ...SlotTable.statusOf(slot),
+            notifyPid: slot ? slot.notifyPid : 0,
+            name: slot ? slot.entry.bgw_name : "(stale handle)",
+          });
         }
         case "terminate":
           ctx.terminate(request.handle);

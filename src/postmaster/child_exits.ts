@@ -37,16 +37,20 @@ export class ChildExits {
     if (!processes.remove(process)) return;
     spares.scheduleRefill();
     table.processGone(slot, process);
-    const decision = decideExit({
-      code,
-      signal,
-      flags: slot.entry.bgw_flags,
-      restartTime: slot.entry.bgw_restart_time,
-      terminate: slot.terminate,
-      killedByPostmaster: slot.killedByPostmaster,
-      shuttingDown: state.shutdownMode !== null,
-      crashCycle: state.current === "crash",
-    }, `background worker "${slot.entry.bgw_type}" (PID ${process.pid})`, slot.entry.bgw_type);
+    const decision = decideExit(
+      {
+        code,
+        signal,
+        flags: slot.entry.bgw_flags,
+        restartTime: slot.entry.bgw_restart_time,
+        terminate: slot.terminate,
+        killedByPostmaster: slot.killedByPostmaster,
+        shuttingDown: state.shutdownMode !== null,
+        crashCycle: state.current === "crash",
+      },
+      `background worker "${slot.entry.bgw_type}" (PID ${process.pid})`,
+      slot.entry.bgw_type,
+    );
     for (const line of decision.log) this.#ctx.log(line.level, line.message);
     // Notifications meant for the dead process have nowhere to go (BackgroundWorkerStopNotifications).
     table.stopNotificationsTo(process.pid);

@@ -54,15 +54,21 @@ const POSTGRES_URL = /^postgres(?:ql)?:\/\/[^\s]+$/;
 export function validateDatabaseOption(option: unknown): DatabaseClusterOption {
   if (option === undefined) return { embedded: {} };
   const record = option as Record<string, unknown> | null;
-  if (typeof record !== "object" || record === null) throw new TypeError("database must be { url } or { embedded: { dataDir? } }");
+  if (typeof record !== "object" || record === null) {
+    throw new TypeError("database must be { url } or { embedded: { dataDir? } }");
+  }
   if ("url" in record) {
     if (typeof record.url !== "string" || !POSTGRES_URL.test(record.url)) {
-      throw new TypeError(`database.url must be a postgres:// or postgresql:// URL; got ${redactUrl(String(record.url))}`);
+      throw new TypeError(
+        `database.url must be a postgres:// or postgresql:// URL; got ${redactUrl(String(record.url))}`,
+      );
     }
     return { url: record.url };
   }
   const embedded = record.embedded as Record<string, unknown> | undefined;
-  if (typeof embedded !== "object" || embedded === null) throw new TypeError("database must be { url } or { embedded: { dataDir? } }");
+  if (typeof embedded !== "object" || embedded === null) {
+    throw new TypeError("database must be { url } or { embedded: { dataDir? } }");
+  }
   if (embedded.dataDir !== undefined && (typeof embedded.dataDir !== "string" || embedded.dataDir === "")) {
     throw new TypeError("database.embedded.dataDir must be a non-empty path");
   }
@@ -165,8 +171,13 @@ export class DatabaseCluster {
   async #startEmbedded(): Promise<void> {
     const options = "embedded" in this.#option ? this.#option.embedded : {};
     try {
-      if (!this.#host.startEmbedded) throw new Error("this runtime adapter has no embedded database; give the postmaster a PostgreSQL URL");
-      this.#host.log("LOG", `starting the embedded database${options.dataDir ? ` in "${options.dataDir}"` : " in memory"}`);
+      if (!this.#host.startEmbedded) {
+        throw new Error("this runtime adapter has no embedded database; give the postmaster a PostgreSQL URL");
+      }
+      this.#host.log(
+        "LOG",
+        `starting the embedded database${options.dataDir ? ` in "${options.dataDir}"` : " in memory"}`,
+      );
       this.#embedded = await this.#host.startEmbedded(options);
       this.#where = { url: this.#embedded.url, embedded: true };
       this.#host.log("LOG", `embedded database is ready at ${redactUrl(this.#embedded.url)}`);
@@ -190,4 +201,3 @@ export function withDatabase(url: string, dbname: string): string {
   const [, server, rest] = /^(postgres(?:ql)?:\/\/[^/?#]*)(?:\/[^?#]*)?(.*)$/i.exec(url)!;
   return `${server}/${encodeURIComponent(dbname)}${rest}`;
 }
-

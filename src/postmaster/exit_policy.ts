@@ -98,7 +98,8 @@ export function decideExit(facts: ExitFacts, who: string, type: string): ExitDec
 
   const abnormal = signal !== null || code === null || (code !== 0 && code !== 1);
   // Without shared memory access a worker cannot have corrupted anything: such an exit counts as exit 1.
-  const crash = abnormal && !facts.killedByPostmaster && !facts.crashCycle && (facts.flags & BGWORKER_SHMEM_ACCESS) !== 0;
+  const crash = abnormal && !facts.killedByPostmaster && !facts.crashCycle &&
+    (facts.flags & BGWORKER_SHMEM_ACCESS) !== 0;
   // Exit 0 means "done" (PostgreSQL sets rw_terminate), whatever else is going on.
   const done = !abnormal && code === 0;
   if (done || facts.terminate || facts.restartTime === BGW_NEVER_RESTART) return { crash, outcome: "unregister", log };

@@ -95,7 +95,10 @@ export class Launcher {
       if (process) process.send(start);
       else process = ctx.adapter.spawn(start, events);
     } catch (error) {
-      ctx.log("LOG", `could not fork worker process for background worker "${slot.entry.bgw_type}": ${errorText(error)}`);
+      ctx.log(
+        "LOG",
+        `could not fork worker process for background worker "${slot.entry.bgw_type}": ${errorText(error)}`,
+      );
       // As an exit 1: restart after the interval, unless it never restarts.
       const gone = slot.terminate || slot.entry.bgw_restart_time === BGW_NEVER_RESTART;
       ctx.settle(slot, gone ? "unregister" : "restart_after_interval");

@@ -87,7 +87,11 @@ export class Notifier {
    * Wait until `check` answers, for a worker registered to tell the
    * postmaster; rejects at once otherwise, instead of waiting forever.
    */
-  waitFor<T extends WorkerStatus | number>(handle: BackgroundWorkerHandle, caller: string, check: () => T | undefined): Promise<T> {
+  waitFor<T extends WorkerStatus | number>(
+    handle: BackgroundWorkerHandle,
+    caller: string,
+    check: () => T | undefined,
+  ): Promise<T> {
     try {
       const slot = this.#table.lookup(requireHandle(handle));
       if (slot && slot.notifyPid !== this.#postmasterPid) {
@@ -105,6 +109,8 @@ export class Notifier {
     // A stopped postmaster has freed every slot, so check() answers at once then.
     const now = check();
     if (now !== undefined) return Promise.resolve(now);
-    return new Promise((resolve) => this.#waiters.add({ check, resolve: resolve as (value: WorkerStatus | number) => void }));
+    return new Promise((resolve) =>
+      this.#waiters.add({ check, resolve: resolve as (value: WorkerStatus | number) => void })
+    );
   }
 }

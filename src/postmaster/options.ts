@@ -151,7 +151,9 @@ export function checkPostmasterOptions(options: unknown): CheckedOptions {
     given[key] = (options as Record<string, unknown>)[key];
   }
   const adapter = given.adapter as RuntimeAdapter;
-  if (typeof adapter !== "object" || adapter === null) throw new TypeError("Postmaster option adapter must be a RuntimeAdapter");
+  if (typeof adapter !== "object" || adapter === null) {
+    throw new TypeError("Postmaster option adapter must be a RuntimeAdapter");
+  }
   return {
     adapter,
     maxWorkerProcesses: integerOption(given, "maxWorkerProcesses", 8, 0, 262_143),
@@ -166,10 +168,18 @@ export function checkPostmasterOptions(options: unknown): CheckedOptions {
   };
 }
 
-function integerOption(given: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+function integerOption(
+  given: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const value = given[name];
   if (value === undefined) return fallback;
-  if (typeof value !== "number") throw new TypeError(`${name} must be an integer from ${min} to ${max}; got ${describeValue(value)}`);
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be an integer from ${min} to ${max}; got ${describeValue(value)}`);
+  }
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(`${name} must be an integer from ${min} to ${max}; got ${String(value)}`);
   }
@@ -179,8 +189,12 @@ function integerOption(given: Record<string, unknown>, name: string, fallback: n
 function millisecondsOption(given: Record<string, unknown>, name: string, fallback: number): number {
   const value = given[name];
   if (value === undefined) return fallback;
-  if (typeof value !== "number") throw new TypeError(`${name} must be a non-negative number of milliseconds; got ${describeValue(value)}`);
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a non-negative number of milliseconds; got ${String(value)}`);
+  if (typeof value !== "number") {
+    throw new TypeError(`${name} must be a non-negative number of milliseconds; got ${describeValue(value)}`);
+  }
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative number of milliseconds; got ${String(value)}`);
+  }
   return value;
 }
 
@@ -197,7 +211,9 @@ function stringListOption(given: Record<string, unknown>, name: string): readonl
   if (!Array.isArray(value)) throw new TypeError(`${name} must be an array of strings; got ${describeValue(value)}`);
   const copy = [...value];
   copy.forEach((item, index) => {
-    if (typeof item !== "string" || item === "") throw new TypeError(`${name}[${index}] must be a non-empty string; got ${describeValue(item)}`);
+    if (typeof item !== "string" || item === "") {
+      throw new TypeError(`${name}[${index}] must be a non-empty string; got ${describeValue(item)}`);
+    }
   });
   return Object.freeze(copy as string[]);
 }
@@ -205,7 +221,9 @@ function stringListOption(given: Record<string, unknown>, name: string): readonl
 function functionOption(given: Record<string, unknown>, name: string): ((...args: never[]) => unknown) | null {
   const value = given[name];
   if (value === undefined) return null;
-  if (typeof value !== "function") throw new TypeError(`${name} must be a function (level, message) => void; got ${describeValue(value)}`);
+  if (typeof value !== "function") {
+    throw new TypeError(`${name} must be a function (level, message) => void; got ${describeValue(value)}`);
+  }
   return value as (...args: never[]) => unknown;
 }
 

@@ -119,7 +119,9 @@ export class Postmaster {
    */
   async start(): Promise<void> {
     const { state, shmem } = this.#ctx;
-    if (state.current !== "init") throw new Error(`postmaster cannot start: it is already ${state.isRunning ? "running" : state.current}`);
+    if (state.current !== "init") {
+      throw new Error(`postmaster cannot start: it is already ${state.isRunning ? "running" : state.current}`);
+    }
     state.transition("startup");
     try {
       for (const library of this.#ctx.options.sharedPreloadLibraries) await this.#registrations.preload(library, this);

@@ -10,7 +10,14 @@ export { BackgroundWorkerError, type BackgroundWorkerErrorCode, type BackgroundW
 export type { BackgroundWorker, BackgroundWorkerEntry, Datum } from "../worker_spec.ts";
 export type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
 export { LOG_LEVELS, type LogLevel } from "../log_level.ts";
-export type { Logger, PostmasterEvents, PostmasterOptions, ShutdownMode, WorkerNotification, WorkerSummary } from "./postmaster.ts";
+export type {
+  Logger,
+  PostmasterEvents,
+  PostmasterOptions,
+  ShutdownMode,
+  WorkerNotification,
+  WorkerSummary,
+} from "./postmaster.ts";
 export type { EmbeddedDatabase, RuntimeAdapter, TimerId, WorkerProcess, WorkerProcessEvents } from "../adapter.ts";
 export type { StartMessage, WorkerDatabase, WorkerSharedMemory } from "../protocol.ts";
 export type { SegmentLocation } from "../shmem/attachment.ts";

@@ -50,7 +50,8 @@ export class Registrations {
       throw new BackgroundWorkerError("must be registered in shared_preload_libraries", {
         worker: entry.bgw_name,
         code: "object_not_in_prerequisite_state",
-        hint: "Register static workers before start() or from a _PG_init(); use registerDynamicBackgroundWorker afterwards.",
+        hint:
+          "Register static workers before start() or from a _PG_init(); use registerDynamicBackgroundWorker afterwards.",
       });
     }
     const slot = ctx.table.allocate(entry, false);

@@ -33,10 +33,13 @@ export class RestartTimers {
   /** Call `due` after `ms`, replacing a pending restart of the same slot. */
   schedule(slot: WorkerSlot, ms: number, due: () => void): void {
     this.cancel(slot);
-    this.#timers.set(slot, this.#adapter.setTimer(ms, () => {
-      this.#timers.delete(slot);
-      due();
-    }));
+    this.#timers.set(
+      slot,
+      this.#adapter.setTimer(ms, () => {
+        this.#timers.delete(slot);
+        due();
+      }),
+    );
   }
 
   /** Forget the slot's pending restart, if any. */

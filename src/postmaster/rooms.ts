@@ -66,11 +66,14 @@ export function buildRooms(o: CheckedOptions): Rooms {
     }
   };
   const table = new SlotTable(o.maxWorkerProcesses);
-  const listeners = new Listeners<PostmasterEvents>((error) => log("WARNING", `postmaster event listener failed: ${errorText(error)}`));
+  const listeners = new Listeners<PostmasterEvents>((error) =>
+    log("WARNING", `postmaster event listener failed: ${errorText(error)}`)
+  );
   const state = new PostmasterState(o.recovery, log);
   const shmem = new ClusterSegment({
     pid: adapter.pid,
-    loadMapper: () => adapter.sharedMemory?.() ?? Promise.reject(new Error("this runtime adapter offers no shared memory")),
+    loadMapper: () =>
+      adapter.sharedMemory?.() ?? Promise.reject(new Error("this runtime adapter offers no shared memory")),
     processExists: (pid) => adapter.processExists?.(pid) ?? true,
     atExit: (callback) => adapter.atExit?.(callback) ?? (() => {}),
     log,
@@ -99,7 +102,11 @@ export function buildRooms(o: CheckedOptions): Rooms {
     database: new DatabaseCluster(o.database, { startEmbedded: adapter.startEmbeddedDatabase?.bind(adapter), log }),
     listeners,
     log,
-    lookup: () => ({ cwd: adapter.cwd(), dynamicLibraryPath: o.dynamicLibraryPath, fileExists: (path) => adapter.fileExists(path) }),
+    lookup: () => ({
+      cwd: adapter.cwd(),
+      dynamicLibraryPath: o.dynamicLibraryPath,
+      fileExists: (path) => adapter.fileExists(path),
+    }),
     maybeStartWorkers: () => room.launcher.maybeStartWorkers(),
     registerDynamic: (entry) => room.registrations.registerDynamic(entry),
     terminate: (handle) => room.registrations.terminate(handle),

@@ -27,7 +27,9 @@ const MAX_TRANCHE_LOCKS = 1 << 16;
 const SEGMENT_NAME = /^\/bgworker\.(\d+)\.(\d+)$/;
 
 /** Names of the segments this process's postmasters own: several postmasters may share a process and a pid. */
-const ownedHere: Set<string> = ((globalThis as unknown as Record<symbol, Set<string> | undefined>)[Symbol.for("bgworker.shmem.owned")] ??= new Set());
+const ownedHere: Set<string> =
+  ((globalThis as unknown as Record<symbol, Set<string> | undefined>)[Symbol.for("bgworker.shmem.owned")] ??=
+    new Set());
 
 /**
  * What a {@link ClusterSegment} needs from the postmaster.
@@ -50,7 +52,6 @@ export interface ClusterSegmentHost {
   atExit(callback: () => void): () => void;
   log(level: LogLevel, message: string): void;
 }
-
 
 /**
  * The cluster's one shared memory segment, from the requests to its removal.
@@ -96,13 +97,25 @@ export class ClusterSegment {
     this.#checkOpen("requestNamedLWLockTranche", "LWLocks");
     const length = typeof name === "string" ? utf8Encode(name).length : 0;
     if (length === 0 || length > 63) {
-      throw new RangeError(`requestNamedLWLockTranche(name, count): name must be a string of 1 to 63 UTF-8 bytes; got ${JSON.stringify(name)}`);
+      throw new RangeError(
+        `requestNamedLWLockTranche(name, count): name must be a string of 1 to 63 UTF-8 bytes; got ${
+          JSON.stringify(name)
+        }`,
+      );
     }
     if (!Number.isInteger(count) || count < 1 || count > MAX_TRANCHE_LOCKS) {
-      throw new RangeError(`requestNamedLWLockTranche("${name}", count): count must be an integer from 1 to ${MAX_TRANCHE_LOCKS}; got ${String(count)}`);
+      throw new RangeError(
+        `requestNamedLWLockTranche("${name}", count): count must be an integer from 1 to ${MAX_TRANCHE_LOCKS}; got ${
+          String(count)
+        }`,
+      );
     }
-    if (this.#requests.tranches.has(name)) throw new Error(`requestNamedLWLockTranche("${name}"): a tranche of that name was already requested`);
-    if (this.#requests.tranches.size >= MAX_ENTRIES) throw new RangeError(`requestNamedLWLockTranche("${name}"): at most ${MAX_ENTRIES} tranches`);
+    if (this.#requests.tranches.has(name)) {
+      throw new Error(`requestNamedLWLockTranche("${name}"): a tranche of that name was already requested`);
+    }
+    if (this.#requests.tranches.size >= MAX_ENTRIES) {
+      throw new RangeError(`requestNamedLWLockTranche("${name}"): at most ${MAX_ENTRIES} tranches`);
+    }
     const tranches = new Map(this.#requests.tranches).set(name, count);
     this.#checkSize("requestNamedLWLockTranche", { ...this.#requests, tranches });
     this.#requests.tranches.set(name, count);
@@ -123,7 +136,9 @@ export class ClusterSegment {
       this.#unavailable = `shared memory is not available: ${errorText(error)}`;
       if (this.#requests.addinBytes > 0 || this.#requests.tranches.size > 0) {
         this.#closed = false;
-        throw new Error(`could not create the shared memory that _PG_init requested: ${this.#unavailable}`, { cause: error });
+        throw new Error(`could not create the shared memory that _PG_init requested: ${this.#unavailable}`, {
+          cause: error,
+        });
       }
     }
   }
@@ -208,7 +223,9 @@ export class ClusterSegment {
 
   #checkOpen(caller: string, what: string): void {
     if (this.#closed) {
-      throw new Error(`cannot request additional ${what} outside _PG_init: call ${caller}() before start() or from a _PG_init()`);
+      throw new Error(
+        `cannot request additional ${what} outside _PG_init: call ${caller}() before start() or from a _PG_init()`,
+      );
     }
   }
 

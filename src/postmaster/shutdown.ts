@@ -36,7 +36,9 @@ export class Shutdown {
   stop(mode: ShutdownMode): Promise<void> {
     const ctx = this.#ctx;
     if (mode !== "smart" && mode !== "fast" && mode !== "immediate") {
-      return Promise.reject(new TypeError(`stop mode must be "smart", "fast" or "immediate"; got ${String(mode).slice(0, 80)}`));
+      return Promise.reject(
+        new TypeError(`stop mode must be "smart", "fast" or "immediate"; got ${String(mode).slice(0, 80)}`),
+      );
     }
     if (!ctx.state.shutdownTakesOver(mode)) return this.#stopped;
     ctx.state.transition(`stop_${mode}`);

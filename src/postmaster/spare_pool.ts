@@ -129,7 +129,9 @@ export class SparePool {
   /** No more spares: kill the idle ones (they run no user code) and never refill. */
   close(): void {
     this.#closed = true;
-    for (const timer of [this.#respawnTimer, this.#refillTimer]) if (timer !== null) this.#host.adapter.clearTimer(timer);
+    for (const timer of [this.#respawnTimer, this.#refillTimer]) {
+      if (timer !== null) this.#host.adapter.clearTimer(timer);
+    }
     this.#respawnTimer = null;
     this.#refillTimer = null;
     for (const spare of this.#idle) spare.process.kill("SIGKILL");
@@ -140,7 +142,8 @@ export class SparePool {
     try {
       spare.process = this.#host.adapter.spawn(null, {
         message: (message) => spare.owner ? spare.owner.message(message) : this.#onIdleMessage(spare, message),
-        protocolError: (reason) => spare.owner ? spare.owner.protocolError(reason) : this.#onIdleViolation(spare, reason),
+        protocolError: (reason) =>
+          spare.owner ? spare.owner.protocolError(reason) : this.#onIdleViolation(spare, reason),
         exit: (code, signal) => spare.owner ? spare.owner.exit(code, signal) : this.#onIdleExit(spare, code, signal),
       });
     } catch (error) {
@@ -158,19 +161,27 @@ export class SparePool {
       spare.ready = true;
       spare.process.send({ type: "ping", sharedMemory: this.#host.hasSharedMemory() } satisfies PingMessage);
       this.#host.log("DEBUG1", `spare worker process (PID ${spare.process.pid}) is ready`);
-    }
-    else this.#onIdleViolation(spare, `sent ${JSON.stringify(String(type)).slice(0, 40)} before it was given a worker`);
+    } else {this.#onIdleViolation(
+        spare,
+        `sent ${JSON.stringify(String(type)).slice(0, 40)} before it was given a worker`,
+      );}
   }
 
   #onIdleViolation(spare: Spare, reason: string): void {
-    this.#host.log("WARNING", `spare worker process (PID ${spare.process.pid}) broke the protocol on its channel: ${reason}; terminating it`);
+    this.#host.log(
+      "WARNING",
+      `spare worker process (PID ${spare.process.pid}) broke the protocol on its channel: ${reason}; terminating it`,
+    );
     spare.process.kill("SIGKILL");
   }
 
   #onIdleExit(spare: Spare, code: number | null, signal: string | null): void {
     this.#idle.delete(spare);
     if (!this.#closed) {
-      this.#host.log("LOG", `spare worker process (PID ${spare.process.pid}) exited unused (${signal ?? `exit code ${code}`})`);
+      this.#host.log(
+        "LOG",
+        `spare worker process (PID ${spare.process.pid}) exited unused (${signal ?? `exit code ${code}`})`,
+      );
       this.#respawnLater();
     }
     this.#host.onSpareGone();

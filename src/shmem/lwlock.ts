@@ -25,7 +25,8 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  * this module in one process (the bootstrap's and the user's) still
  * release each other's locks.
  */
-const held: LWLock[] = ((globalThis as unknown as Record<symbol, LWLock[] | undefined>)[Symbol.for("bgworker.lwlocks.held")] ??= []);
+const held: LWLock[] =
+  ((globalThis as unknown as Record<symbol, LWLock[] | undefined>)[Symbol.for("bgworker.lwlocks.held")] ??= []);
 
 /**
  * Release every lock this process holds: PostgreSQL's `LWLockReleaseAll`,
@@ -77,7 +78,9 @@ export class LWLock {
 
   /** Take the lock without waiting; false when it is taken in a conflicting mode. */
   conditionalAcquire(mode: LWLockMode): boolean {
-    if (mode !== "shared" && mode !== "exclusive") throw new TypeError(`lightweight lock mode must be "shared" or "exclusive"; got ${String(mode)}`);
+    if (mode !== "shared" && mode !== "exclusive") {
+      throw new TypeError(`lightweight lock mode must be "shared" or "exclusive"; got ${String(mode)}`);
+    }
     if (this.#held) throw new Error(`lightweight lock already held by this process in ${this.#held} mode`);
     const words = this.#words;
     for (;;) {

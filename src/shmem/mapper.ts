@@ -72,7 +72,11 @@ export class SharedMemoryError extends Error {
    * @param errno the system's error number
    */
   constructor(call: string, segment: string, errno: number) {
-    const why = errno === LINUX.EEXIST ? "it already exists" : errno === LINUX.ENOENT ? "no such segment" : `errno ${errno}`;
+    const why = errno === LINUX.EEXIST
+      ? "it already exists"
+      : errno === LINUX.ENOENT
+      ? "no such segment"
+      : `errno ${errno}`;
     super(`could not ${call} shared memory segment "${segment}": ${why}`);
     this.errno = errno;
   }
@@ -90,7 +94,9 @@ export class SharedMemoryError extends Error {
  */
 export function requireLinux(platform: string): void {
   if (platform !== "linux") {
-    throw new Error(`shared memory is not available on ${platform}: bgworker maps POSIX shared memory through Linux's C library; everything else works without it`);
+    throw new Error(
+      `shared memory is not available on ${platform}: bgworker maps POSIX shared memory through Linux's C library; everything else works without it`,
+    );
   }
 }
 
@@ -129,14 +135,20 @@ export interface LibcCalls {
  */
 export function mapperFromLibc(libc: LibcCalls, list: () => string[]): SharedMemoryMapper {
   const open = (name: string, size: number, flags: number, offset = 0): ArrayBuffer => {
-    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`shared memory segment "${name}": size must be a positive integer; got ${size}`);
+    if (!Number.isSafeInteger(size) || size <= 0) {
+      throw new RangeError(`shared memory segment "${name}": size must be a positive integer; got ${size}`);
+    }
     if (!Number.isSafeInteger(offset) || offset < 0 || offset % PAGE_SIZE !== 0) {
-      throw new RangeError(`shared memory segment "${name}": offset must be a non-negative multiple of ${PAGE_SIZE}; got ${offset}`);
+      throw new RangeError(
+        `shared memory segment "${name}": offset must be a non-negative multiple of ${PAGE_SIZE}; got ${offset}`,
+      );
     }
     const fd = libc.shmOpen(name, flags, 0o600);
     if (fd < 0) throw new SharedMemoryError("shm_open", name, libc.errno());
     try {
-      if ((flags & LINUX.O_CREAT) && libc.ftruncate(fd, size) !== 0) throw new SharedMemoryError("ftruncate", name, libc.errno());
+      if ((flags & LINUX.O_CREAT) && libc.ftruncate(fd, size) !== 0) {
+        throw new SharedMemoryError("ftruncate", name, libc.errno());
+      }
       const buffer = libc.mapShared(fd, size, offset);
       if (!buffer) throw new SharedMemoryError("mmap", name, libc.errno());
       return buffer;
@@ -149,7 +161,9 @@ export function mapperFromLibc(libc: LibcCalls, list: () => string[]): SharedMem
     create: (name, size) => open(name, size, LINUX.O_RDWR | LINUX.O_CREAT | LINUX.O_EXCL),
     attach: (name, size, offset) => open(name, size, LINUX.O_RDWR, offset),
     unlink(name) {
-      if (libc.shmUnlink(name) !== 0 && libc.errno() !== LINUX.ENOENT) throw new SharedMemoryError("shm_unlink", name, libc.errno());
+      if (libc.shmUnlink(name) !== 0 && libc.errno() !== LINUX.ENOENT) {
+        throw new SharedMemoryError("shm_unlink", name, libc.errno());
+      }
     },
     list,
   };

@@ -128,13 +128,19 @@ export class ShmemIndex {
    * Returns its byte offset, which is a multiple of the page size.
    */
   initStruct(name: string, size: number): { offset: number; found: boolean } {
-    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`shmemInitStruct("${name}"): size must be a positive integer; got ${size}`);
+    if (!Number.isSafeInteger(size) || size <= 0) {
+      throw new RangeError(`shmemInitStruct("${name}"): size must be a positive integer; got ${size}`);
+    }
     return this.#locked(() => {
       const entry = this.#find(name);
       if (entry) {
-        if (entry.kind !== KIND_STRUCT) throw new Error(`shmemInitStruct("${name}"): the name belongs to an LWLock tranche`);
+        if (entry.kind !== KIND_STRUCT) {
+          throw new Error(`shmemInitStruct("${name}"): the name belongs to an LWLock tranche`);
+        }
         if (entry.size !== size) {
-          throw new Error(`ShmemIndex entry size is wrong for data structure "${name}": expected ${size}, actual ${entry.size}`);
+          throw new Error(
+            `ShmemIndex entry size is wrong for data structure "${name}": expected ${size}, actual ${entry.size}`,
+          );
         }
         return { offset: entry.offset, found: true };
       }
@@ -162,7 +168,9 @@ export class ShmemIndex {
   /** Record an entry; the caller holds the allocation lock or owns the segment alone. */
   addEntry(name: string, kind: number, offset: number, size: number, count: number): void {
     const encoded = utf8Encode(name);
-    if (encoded.length === 0 || encoded.length >= NAME_BYTES) throw new RangeError(`shared memory name "${name}" must be 1 to ${NAME_BYTES - 1} UTF-8 bytes`);
+    if (encoded.length === 0 || encoded.length >= NAME_BYTES) {
+      throw new RangeError(`shared memory name "${name}" must be 1 to ${NAME_BYTES - 1} UTF-8 bytes`);
+    }
     const entries = Atomics.load(this.#words, WORD.entries);
     if (entries >= MAX_ENTRIES) throw new Error(`too many named shared memory entries (the limit is ${MAX_ENTRIES})`);
     const at = DIRECTORY_OFFSET + entries * ENTRY_BYTES;

@@ -84,7 +84,10 @@ function warmUp(port: WorkerPort, preload: readonly string[], sharedMemory: bool
   for (let i = 0; i < 3; i++) rebuildWorkerEntry(sample);
 }
 
-async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory, database }: StartMessage): Promise<void> {
+async function startWorker(
+  port: WorkerPort,
+  { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory, database }: StartMessage,
+): Promise<void> {
   const state = workerState();
   let entry: BackgroundWorkerEntry;
   try {
@@ -112,7 +115,8 @@ async function startWorker(port: WorkerPort, { entry: encoded, libraryUrl, postm
     }
   }
 
-  const where = `for background worker "${entry.bgw_name}" (library "${entry.bgw_library_name}", function "${entry.bgw_function_name}")`;
+  const where =
+    `for background worker "${entry.bgw_name}" (library "${entry.bgw_library_name}", function "${entry.bgw_function_name}")`;
   if (libraryUrl === null) {
     return fatal(`could not access file "${entry.bgw_library_name}" ${where}: not found in dynamicLibraryPath`);
   }

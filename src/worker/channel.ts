@@ -146,13 +146,16 @@ export function request(op: string, payload: Record<string, unknown>): Promise<A
 export function fromWireError(wire: WireError): Error {
   if (wire.name === "BackgroundWorkerError" && wire.worker !== undefined) {
     const prefix = `background worker "${wire.worker}": `;
-    return new BackgroundWorkerError(wire.message.startsWith(prefix) ? wire.message.slice(prefix.length) : wire.message, {
-      worker: wire.worker,
-      field: wire.field,
-      code: (wire.code ?? "invalid_parameter_value") as BackgroundWorkerErrorCode,
-      detail: wire.detail,
-      hint: wire.hint,
-    });
+    return new BackgroundWorkerError(
+      wire.message.startsWith(prefix) ? wire.message.slice(prefix.length) : wire.message,
+      {
+        worker: wire.worker,
+        field: wire.field,
+        code: (wire.code ?? "invalid_parameter_value") as BackgroundWorkerErrorCode,
+        detail: wire.detail,
+        hint: wire.hint,
+      },
+    );
   }
   const error = new Error(wire.message);
   error.name = wire.name;

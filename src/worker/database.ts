@@ -8,7 +8,11 @@
  * @module
  */
 
-import { BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_BYPASS_ALLOWCONN, BGWORKER_BYPASS_ROLELOGINCHECK } from "../constants.ts";
+import {
+  BGWORKER_BACKEND_DATABASE_CONNECTION,
+  BGWORKER_BYPASS_ALLOWCONN,
+  BGWORKER_BYPASS_ROLELOGINCHECK,
+} from "../constants.ts";
 import { BackgroundWorkerError } from "../errors.ts";
 import { quoteIdent } from "../quote_ident.ts";
 import type { DatabaseClient } from "./port.ts";
@@ -66,22 +70,43 @@ const LISTEN = /^\s*(LISTEN|UNLISTEN)\b/i;
  * const [row] = await db.query<{ n: number }>("select $1::int as n", [1]); // row?.n === 1
  * ```
  */
-export async function backgroundWorkerInitializeConnection(dbname: string | null, username: string | null, flags = 0): Promise<WorkerConnection> {
+export async function backgroundWorkerInitializeConnection(
+  dbname: string | null,
+  username: string | null,
+  flags = 0,
+): Promise<WorkerConnection> {
   const port = requirePort("backgroundWorkerInitializeConnection");
   const state = workerState();
   const entry = state.entry;
   if (!entry) throw new Error("backgroundWorkerInitializeConnection: this worker has not been started yet");
-  const fail = (message: string, field: string) => new BackgroundWorkerError(message, { worker: entry.bgw_name, field, code: "object_not_in_prerequisite_state" });
-  if (!(entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION)) throw fail("database connection requirement not indicated during registration", "bgw_flags");
-  if (state.connectionInitialized) throw fail("invalid processing mode in background worker", "backgroundWorkerInitializeConnection");
-  if (dbname !== null && (typeof dbname !== "string" || dbname === "")) throw new TypeError("backgroundWorkerInitializeConnection: dbname must be a database name or null");
-  if (username !== null && (typeof username !== "string" || username === "")) throw new TypeError("backgroundWorkerInitializeConnection: username must be a role name or null");
+  const fail = (message: string, field: string) =>
+    new BackgroundWorkerError(message, { worker: entry.bgw_name, field, code: "object_not_in_prerequisite_state" });
+  if (!(entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION)) {
+    throw fail("database connection requirement not indicated during registration", "bgw_flags");
+  }
+  if (state.connectionInitialized) {
+    throw fail("invalid processing mode in background worker", "backgroundWorkerInitializeConnection");
+  }
+  if (dbname !== null && (typeof dbname !== "string" || dbname === "")) {
+    throw new TypeError("backgroundWorkerInitializeConnection: dbname must be a database name or null");
+  }
+  if (username !== null && (typeof username !== "string" || username === "")) {
+    throw new TypeError("backgroundWorkerInitializeConnection: username must be a role name or null");
+  }
   if (!Number.isInteger(flags) || (flags & ~(BGWORKER_BYPASS_ALLOWCONN | BGWORKER_BYPASS_ROLELOGINCHECK)) !== 0) {
-    throw new TypeError("backgroundWorkerInitializeConnection: flags must be a combination of BGWORKER_BYPASS_ALLOWCONN and BGWORKER_BYPASS_ROLELOGINCHECK");
+    throw new TypeError(
+      "backgroundWorkerInitializeConnection: flags must be a combination of BGWORKER_BYPASS_ALLOWCONN and BGWORKER_BYPASS_ROLELOGINCHECK",
+    );
   }
   state.connectionInitialized = true;
   const cluster = state.database;
-  if (!cluster || "unavailable" in cluster) throw new Error(`backgroundWorkerInitializeConnection: ${cluster ? cluster.unavailable : "no database cluster was given to this worker"}`);
+  if (!cluster || "unavailable" in cluster) {
+    throw new Error(
+      `backgroundWorkerInitializeConnection: ${
+        cluster ? cluster.unavailable : "no database cluster was given to this worker"
+      }`,
+    );
+  }
   return await connect(port, cluster, { dbname, username }, flags);
 }
 
@@ -96,10 +121,16 @@ export async function backgroundWorkerInitializeConnection(dbname: string | null
  * const db = await backgroundWorkerInitializeConnectionByOid(16384, null);
  * ```
  */
-export async function backgroundWorkerInitializeConnectionByOid(dboid: number | null, useroid: number | null, flags = 0): Promise<WorkerConnection> {
+export async function backgroundWorkerInitializeConnectionByOid(
+  dboid: number | null,
+  useroid: number | null,
+  flags = 0,
+): Promise<WorkerConnection> {
   for (const [name, value] of [["dboid", dboid], ["useroid", useroid]] as const) {
     if (value !== null && (!Number.isInteger(value) || value <= 0 || value > 0xffffffff)) {
-      throw new TypeError(`backgroundWorkerInitializeConnectionByOid: ${name} must be an OID (a positive 32-bit integer) or null`);
+      throw new TypeError(
+        `backgroundWorkerInitializeConnectionByOid: ${name} must be an OID (a positive 32-bit integer) or null`,
+      );
     }
   }
   const state = workerState();
@@ -146,7 +177,9 @@ async function connect(
     if (dbname !== null) {
       if (!row!.db_exists) throw new Error(`database "${dbname}" does not exist`);
       if (!row!.datallowconn) {
-        if (!(flags & BGWORKER_BYPASS_ALLOWCONN)) throw new Error(`database "${dbname}" is not currently accepting connections`);
+        if (!(flags & BGWORKER_BYPASS_ALLOWCONN)) {
+          throw new Error(`database "${dbname}" is not currently accepting connections`);
+        }
         if (!cluster.embedded) {
           throw new Error(
             `database "${dbname}" is not currently accepting connections, and BGWORKER_BYPASS_ALLOWCONN cannot be honoured: the server refuses the connection itself, and bgworker connects from outside it`,
@@ -156,7 +189,9 @@ async function connect(
     }
     if (username !== null) {
       if (!row!.role_exists) throw new Error(`role "${username}" does not exist`);
-      if (!row!.rolcanlogin && !(flags & BGWORKER_BYPASS_ROLELOGINCHECK)) throw new Error(`role "${username}" is not permitted to log in`);
+      if (!row!.rolcanlogin && !(flags & BGWORKER_BYPASS_ROLELOGINCHECK)) {
+        throw new Error(`role "${username}" is not permitted to log in`);
+      }
     }
   } finally {
     await admin.close();
@@ -166,13 +201,20 @@ async function connect(
     const client = await port.connectDatabase(cluster.url, dbname === null ? {} : { database: dbname });
     // A session of its own: the role and the limits of "no database" hold for the whole session.
     if (role !== null) await client.query(`set session authorization ${quoteIdent(role)}`);
-    if (dbname === null) for (const setting of ["default_transaction_read_only = on", ...NO_SCHEMA]) await client.query(`set ${setting}`);
+    if (dbname === null) {
+      for (const setting of ["default_transaction_read_only = on", ...NO_SCHEMA]) {
+        await client.query(`set ${setting}`);
+      }
+    }
     return connection(client, []);
   }
   // The embedded cluster serves each database from one session shared by every connection: the
   // postmaster gives this database's server, and the role and limits are taken for each transaction.
   const url = dbname === null ? cluster.url : (await request("database", { dbname, role })).value as string;
-  const perTransaction = [...(dbname === null ? ["transaction_read_only = on", ...NO_SCHEMA] : []), ...(role === null ? [] : [`role ${quoteIdent(role)}`])];
+  const perTransaction = [
+    ...(dbname === null ? ["transaction_read_only = on", ...NO_SCHEMA] : []),
+    ...(role === null ? [] : [`role ${quoteIdent(role)}`]),
+  ];
   return connection(await port.connectDatabase(url, {}), perTransaction.map((setting) => `set local ${setting}`));
 }
 
@@ -187,7 +229,11 @@ const NO_SCHEMA = ["search_path = ''"] as const;
 function connection(client: DatabaseClient, preamble: readonly string[]): WorkerConnection {
   const transactional = (inner: DatabaseClient): WorkerTransaction => ({
     query: <T>(sql: string, params: readonly unknown[] = []) => {
-      if (LISTEN.test(sql)) return Promise.reject(new Error(`cannot execute ${LISTEN.exec(sql)![1]!.toUpperCase()} within a background process`));
+      if (LISTEN.test(sql)) {
+        return Promise.reject(
+          new Error(`cannot execute ${LISTEN.exec(sql)![1]!.toUpperCase()} within a background process`),
+        );
+      }
       return inner.query(sql, params) as Promise<T[]>;
     },
     // pg_notify is NOTIFY with parameters: queued by the transaction, sent at its commit.

@@ -21,7 +21,13 @@ import { workerState } from "./state.ts";
  * ```
  */
 export function elog(level: LogLevel, message: string): Promise<void> {
-  if (!isLogLevel(level)) throw new TypeError(`elog: unknown level ${JSON.stringify(String(level))}; use one of DEBUG1, LOG, INFO, NOTICE, WARNING, ERROR, FATAL`);
+  if (!isLogLevel(level)) {
+    throw new TypeError(
+      `elog: unknown level ${
+        JSON.stringify(String(level))
+      }; use one of DEBUG1, LOG, INFO, NOTICE, WARNING, ERROR, FATAL`,
+    );
+  }
   const { port, postmasterDead } = workerState();
   if (!port) return Promise.resolve();
   if (postmasterDead) {

@@ -25,7 +25,9 @@ import { workerState } from "./state.ts";
  * const handle = await registerDynamicBackgroundWorker({ ...helper, bgw_notify_pid: myProcPid });
  * ```
  */
-export async function registerDynamicBackgroundWorker(worker: BackgroundWorker): Promise<BackgroundWorkerHandle | null> {
+export async function registerDynamicBackgroundWorker(
+  worker: BackgroundWorker,
+): Promise<BackgroundWorkerHandle | null> {
   const entry = validateBackgroundWorker(worker, { dynamic: true });
   const { value } = await request("register", { worker: encodeWorkerEntry(entry) });
   if (value === null) return null;

@@ -83,6 +83,8 @@ export function postmasterIsAlive(): boolean {
  * ```
  */
 export function procExit(code: number): never {
-  if (!Number.isInteger(code) || code < 0 || code > 255) throw new RangeError(`procExit: exit code must be an integer from 0 to 255; got ${String(code)}`);
+  if (!Number.isInteger(code) || code < 0 || code > 255) {
+    throw new RangeError(`procExit: exit code must be an integer from 0 to 255; got ${String(code)}`);
+  }
   return exitWorker(code);
 }

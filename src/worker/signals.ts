@@ -56,7 +56,10 @@ function runDefault(signal: SignalName): void {
       port.raise("SIGTERM");
       // Still alive on the next turn: this runtime kept its handler; end the classic way.
       port.setTimer(0, () => {
-        void elog("FATAL", `terminating background worker "${state.entry?.bgw_type ?? "unknown"}" due to administrator command`);
+        void elog(
+          "FATAL",
+          `terminating background worker "${state.entry?.bgw_type ?? "unknown"}" due to administrator command`,
+        );
         exitWorker(1);
       });
       break;

@@ -144,7 +144,9 @@ export function workerState(): WorkerState {
  * updateWorkerState({ entry, postmasterPid: 4242 });
  * ```
  */
-export function updateWorkerState(changes: Partial<Pick<WorkerState, "port" | "entry" | "postmasterPid" | "database">>): void {
+export function updateWorkerState(
+  changes: Partial<Pick<WorkerState, "port" | "entry" | "postmasterPid" | "database">>,
+): void {
   const state = Object.assign(workerState(), changes);
   // A copy: a listener may unsubscribe while it is told.
   for (const listener of [...state.listeners]) listener(state);
@@ -203,7 +205,9 @@ export function resetWorkerStateForTests(): void {
  */
 export function requirePort(caller: string): WorkerPort {
   const port = workerState().port;
-  if (!port) throw new Error(`${caller}: not inside a background worker process (start this module through a Postmaster)`);
+  if (!port) {
+    throw new Error(`${caller}: not inside a background worker process (start this module through a Postmaster)`);
+  }
   return port;
 }
 

@@ -12,7 +12,12 @@ import type { SignalName } from "../../src/signal_names.ts";
 import { runBackgroundWorker } from "../../src/worker/bootstrap.ts";
 import type { DatabaseClient, WorkerPort } from "../../src/worker/port.ts";
 import { resetWorkerStateForTests } from "../../src/worker/state.ts";
-import { type BackgroundWorker, encodeWorkerEntry, processTitle, validateBackgroundWorker } from "../../src/worker_spec.ts";
+import {
+  type BackgroundWorker,
+  encodeWorkerEntry,
+  processTitle,
+  validateBackgroundWorker,
+} from "../../src/worker_spec.ts";
 
 /** Thrown by `FakeWorkerPort.exit`: the process would have ended here. */
 export class WorkerExit extends Error {
@@ -140,7 +145,9 @@ export class FakeWorkerPort implements WorkerPort {
     this.#timers.delete(timer as number);
   }
   sharedMemory(): Promise<SharedMemoryMapper> {
-    return this.sharedMemoryMapper ? Promise.resolve(this.sharedMemoryMapper) : Promise.reject(new Error("no shared memory in this fake"));
+    return this.sharedMemoryMapper
+      ? Promise.resolve(this.sharedMemoryMapper)
+      : Promise.reject(new Error("no shared memory in this fake"));
   }
   connectDatabase(url: string, target: { database?: string; user?: string }): Promise<DatabaseClient> {
     return this.connect ? this.connect(url, target) : Promise.reject(new Error("no database in this fake"));
@@ -209,7 +216,9 @@ export class FakeWorkerPort implements WorkerPort {
   /** Resolves with the next request `op` not answered yet. */
   request(op: RequestMessage["op"]): Promise<RequestMessage> {
     const answered = this.#answered;
-    return this.nextSent((m) => m.type === "request" && m.op === op && !answered.has(m.id as number)) as Promise<unknown> as Promise<RequestMessage>;
+    return this.nextSent((m) => m.type === "request" && m.op === op && !answered.has(m.id as number)) as Promise<
+      unknown
+    > as Promise<RequestMessage>;
   }
   #answered = new Set<number>();
   /** The postmaster answers request `id`. */
@@ -249,7 +258,10 @@ export function testWorker(overrides: Partial<BackgroundWorker> = {}): Backgroun
 }
 
 /** The start message a postmaster with pid 1000 sends for `worker`, its library at `file:///tester.ts`. */
-export function startMessage(worker: BackgroundWorker = testWorker(), overrides: Partial<StartMessage> = {}): StartMessage {
+export function startMessage(
+  worker: BackgroundWorker = testWorker(),
+  overrides: Partial<StartMessage> = {},
+): StartMessage {
   const entry = validateBackgroundWorker(worker, { dynamic: true });
   return {
     type: "start",

@@ -1,10 +1,14 @@
 /** Start a script on the runtime (and loaders) this test runs on, and tell whether a process is alive. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { loaderFlags } from "../../runtimes/node/command.ts";
 import { processExists } from "../../runtimes/shared/process_exists.ts";
 
-export function spawnSameRuntime(script: string, scriptArgs: string[] = [], options: { stderr?: "pipe" | "inherit" } = {}): ChildProcess {
+export function spawnSameRuntime(
+  script: string,
+  scriptArgs: string[] = [],
+  options: { stderr?: "pipe" | "inherit" } = {},
+): ChildProcess {
   const args = "Deno" in globalThis
     ? ["run", "-A", "--no-prompt", script]
     : "Bun" in globalThis

@@ -22,4 +22,5 @@ export function commandsFor(script: string): Record<string, [string, string[]]> 
   };
 }
 
-export const uniqueSegmentName = (what: string) => `/bgworker-test.${process.pid}.${what}.${Math.random().toString(36).slice(2, 8)}`;
+export const uniqueSegmentName = (what: string) =>
+  `/bgworker-test.${process.pid}.${what}.${Math.random().toString(36).slice(2, 8)}`;

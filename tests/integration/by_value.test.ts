@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BGW_EXTRALEN, BackgroundWorkerError, type Datum } from "../../mod.ts";
+import { BackgroundWorkerError, BGW_EXTRALEN, type Datum } from "../../mod.ts";
 import { fixture, realPostmaster } from "../helpers/real_postmaster.ts";
 
 const BY_VALUE = new URL("../fixtures/by_value_workers.ts", import.meta.url).href;
@@ -48,20 +48,29 @@ test("real processes: every kind of Datum and all 256 byte values of bgw_extra r
     await h.pm.start();
     DATUMS.forEach((arg, k) => {
       const handle = h.pm.registerDynamicBackgroundWorker(
-        fixture(`by value ${k}`, "reportByValue", { bgw_library_name: BY_VALUE, bgw_main_arg: arg, bgw_extra: extras[k] }),
+        fixture(`by value ${k}`, "reportByValue", {
+          bgw_library_name: BY_VALUE,
+          bgw_main_arg: arg,
+          bgw_extra: extras[k],
+        }),
       );
       assert.ok(handle, `a slot for worker ${k}`);
     });
     await h.until("every worker's report", () => reportsIn(h.logs, "by_value").length === DATUMS.length);
-    const reports = new Map(reportsIn(h.logs, "by_value").map((text) => {
-      const report = JSON.parse(text) as Report;
-      return [report.name, report];
-    }));
+    const reports = new Map(
+      reportsIn(h.logs, "by_value").map((text) => {
+        const report = JSON.parse(text) as Report;
+        return [report.name, report];
+      }),
+    );
     DATUMS.forEach((arg, k) => {
       const report = reports.get(`by value ${k}`)!;
       const what = `worker ${k} registered with ${typeof arg} ${Object.is(arg, -0) ? "-0" : String(arg)}`;
       assert.ok(Object.is(revive(report.mainArg), arg), `${what}: main got ${JSON.stringify(report.mainArg)}`);
-      assert.ok(Object.is(revive(report.entryMainArg), arg), `${what}: myBgworkerEntry holds ${JSON.stringify(report.entryMainArg)}`);
+      assert.ok(
+        Object.is(revive(report.entryMainArg), arg),
+        `${what}: myBgworkerEntry holds ${JSON.stringify(report.entryMainArg)}`,
+      );
       const expected = new Uint8Array(BGW_EXTRALEN);
       expected.set(extras[k]!);
       assert.ok(report.extraIsBytes, `${what}: bgw_extra is a Uint8Array`);
@@ -77,16 +86,26 @@ test("real processes: every kind of Datum and all 256 byte values of bgw_extra r
 test("real processes: a lone surrogate in a string field is refused at registration, in the postmaster and in a worker", async () => {
   const h = realPostmaster();
   const bad = fixture("lone \ud800 surrogate", "reportByValue", { bgw_library_name: BY_VALUE });
-  const refused = (field: string) => (error: unknown) => error instanceof BackgroundWorkerError && error.field === field;
+  const refused = (field: string) => (error: unknown) =>
+    error instanceof BackgroundWorkerError && error.field === field;
   try {
     assert.throws(() => h.pm.registerBackgroundWorker(bad), refused("bgw_name"));
     await h.pm.start();
     assert.throws(() => h.pm.registerDynamicBackgroundWorker(bad), refused("bgw_name"));
-    assert.throws(() => h.pm.registerDynamicBackgroundWorker({ ...bad, bgw_name: "fine", bgw_type: "\udc00" }), refused("bgw_type"));
+    assert.throws(
+      () => h.pm.registerDynamicBackgroundWorker({ ...bad, bgw_name: "fine", bgw_type: "\udc00" }),
+      refused("bgw_type"),
+    );
     // The worker passes its main argument, -0, on to a child it registers: worker → postmaster → child.
-    const parent = fixture("registers from a worker", "registerFromWorker", { bgw_library_name: BY_VALUE, bgw_main_arg: -0 });
+    const parent = fixture("registers from a worker", "registerFromWorker", {
+      bgw_library_name: BY_VALUE,
+      bgw_main_arg: -0,
+    });
     assert.ok(h.pm.registerDynamicBackgroundWorker(parent), "a slot for the registering worker");
-    await h.until("the worker's report and its child's", () => reportsIn(h.logs, "from_worker").length === 1 && reportsIn(h.logs, "by_value").length === 1);
+    await h.until(
+      "the worker's report and its child's",
+      () => reportsIn(h.logs, "from_worker").length === 1 && reportsIn(h.logs, "by_value").length === 1,
+    );
     assert.deepEqual(JSON.parse(reportsIn(h.logs, "from_worker")[0]!), {
       bgw_name: { refused: "bgw_name" },
       bgw_type: { refused: "bgw_type" },

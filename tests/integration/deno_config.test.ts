@@ -41,7 +41,10 @@ await pm.stop();
 console.log(JSON.stringify(lines));
 `,
   );
-  const child = spawn(denoBinary(), ["run", "-A", "--config", "alt.json", "postmaster.ts"], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(denoBinary(), ["run", "-A", "--config", "alt.json", "postmaster.ts"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout.on("data", (chunk) => out += chunk);
   const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);

@@ -5,7 +5,9 @@ import { spawnSameRuntime } from "../helpers/same_runtime.ts";
 
 /** Run an example on this test's runtime to its end; a bound stops one that hangs. */
 function runExample(name: string, boundMs = 60_000): Promise<{ code: number | null; output: string }> {
-  const child = spawnSameRuntime(fileURLToPath(new URL(`../../examples/${name}`, import.meta.url)), [], { stderr: "pipe" });
+  const child = spawnSameRuntime(fileURLToPath(new URL(`../../examples/${name}`, import.meta.url)), [], {
+    stderr: "pipe",
+  });
   let output = "";
   child.stdout!.on("data", (chunk) => output += chunk);
   child.stderr!.on("data", (chunk) => output += chunk);
@@ -53,5 +55,8 @@ test("example shared_counter.ts: workers count into one struct with Atomics and 
   assert.equal(code, 0, output);
   assert.equal(output.match(/hit counter \d \(PID \d+\) counted 20000 hits/g)?.length, 3, output);
   assert.match(output, /Atomics counter: 60000 hits \(expected 60000\)/);
-  assert.match(output, /ledger under the lock: 60000 hits = 20000 \+ 20000 \+ 20000; all \d+ snapshots taken before they finished were consistent/);
+  assert.match(
+    output,
+    /ledger under the lock: 60000 hits = 20000 \+ 20000 \+ 20000; all \d+ snapshots taken before they finished were consistent/,
+  );
 });

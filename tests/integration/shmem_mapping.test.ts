@@ -17,7 +17,9 @@ async function everyRuntime(script: string, args: string[]): Promise<unknown[]> 
   const children = [
     spawnSameRuntime(script, args),
     spawnSameRuntime(script, args),
-    ...Object.values(commandsFor(script)).map(([command, commandArgs]) => spawn(command, [...commandArgs, ...args], { stdio: ["ignore", "inherit", "inherit"] })),
+    ...Object.values(commandsFor(script)).map(([command, commandArgs]) =>
+      spawn(command, [...commandArgs, ...args], { stdio: ["ignore", "inherit", "inherit"] })
+    ),
   ];
   assert.equal(children.length, PROCESSES);
   return await Promise.all(children.map((child) => new Promise((resolve) => child.on("close", resolve))));
@@ -42,7 +44,11 @@ test("shared memory: two mappings of one segment in one process see the same byt
     } finally {
       mapper.unlink(`${name}.big`);
     }
-    assert.throws(() => mapper.create(name, SIZE), (e: unknown) => e instanceof SharedMemoryError && e.message.includes(`"${name}"`) && /already exists/.test(e.message));
+    assert.throws(
+      () => mapper.create(name, SIZE),
+      (e: unknown) =>
+        e instanceof SharedMemoryError && e.message.includes(`"${name}"`) && /already exists/.test(e.message),
+    );
   } finally {
     mapper.unlink(name);
   }

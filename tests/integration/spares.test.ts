@@ -16,9 +16,17 @@ test("real processes: a registration runs in a booted spare, with its entry by v
   const [sparePid] = readyPids();
   const report = reportFile();
   const handle = pm.registerDynamicBackgroundWorker(
-    fixture("from a spare", "entryProbe", { bgw_library_name: PROBES, bgw_notify_pid: pm.pid, bgw_extra: report.extra, bgw_main_arg: 42 }),
+    fixture("from a spare", "entryProbe", {
+      bgw_library_name: PROBES,
+      bgw_notify_pid: pm.pid,
+      bgw_extra: report.extra,
+      bgw_main_arg: 42,
+    }),
   )!;
-  await until("the worker to finish", () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED));
+  await until(
+    "the worker to finish",
+    () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED),
+  );
   const seen = report.read<{ myProcPid: number; mainArg: number; name: string }>();
   assert.equal(seen.myProcPid, sparePid, "the worker ran in the spare booted before the registration");
   assert.equal(seen.mainArg, 42);

@@ -16,14 +16,21 @@ async function runProbe(fn: string, overrides = {}) {
   const handle = h.pm.registerDynamicBackgroundWorker(
     fixture(fn, fn, { bgw_library_name: PROBES, bgw_notify_pid: h.pm.pid, bgw_extra: report.extra, ...overrides }),
   )!;
-  await h.until(`${fn} to finish`, () => h.notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED));
+  await h.until(
+    `${fn} to finish`,
+    () => h.notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED),
+  );
   const started = h.notes.find((n) => sameHandle(n.handle, handle) && n.status === BGWH_STARTED);
   await h.pm.stop();
   return { report: report.read(), logs: h.logs, pid: started?.pid };
 }
 
 test("real processes: the worker rebuilds its entry by value, frozen, with its main argument, pid and postmaster", async () => {
-  const { report, pid, logs } = await runProbe("entryProbe", { bgw_type: "probe type", bgw_main_arg: 2n ** 60n, bgw_restart_time: 7.5 });
+  const { report, pid, logs } = await runProbe("entryProbe", {
+    bgw_type: "probe type",
+    bgw_main_arg: 2n ** 60n,
+    bgw_restart_time: 7.5,
+  });
   assert.deepEqual(report, {
     mainArg: `${2n ** 60n}n`,
     entryMainArg: `${2n ** 60n}n`,
@@ -57,11 +64,18 @@ test("real processes: a worker registers a dynamic worker notifying itself, is t
   assert.match(refused.message, /by value/);
   assert.equal(r.started.status, BGWH_STARTED);
   assert.ok(r.started.pid > 0);
-  assert.equal(r.latchAfterStart & WL_LATCH_SET, WL_LATCH_SET, "the start notification set the registering worker's latch");
+  assert.equal(
+    r.latchAfterStart & WL_LATCH_SET,
+    WL_LATCH_SET,
+    "the start notification set the registering worker's latch",
+  );
   assert.deepEqual(r.polled, r.started);
   assert.equal(r.stopped, BGWH_STOPPED);
   assert.deepEqual(r.after, { status: BGWH_STOPPED, pid: null });
-  assert.ok(logs.includes(`LOG:  background worker "child of a worker" (PID ${r.started.pid}) exited with exit code 1`), logs.join("\n"));
+  assert.ok(
+    logs.includes(`LOG:  background worker "child of a worker" (PID ${r.started.pid}) exited with exit code 1`),
+    logs.join("\n"),
+  );
 });
 
 test("real processes: signals are held until unblocked (and again after backgroundWorkerBlockSignals), SIGHUP reaches a pqsignal handler, SIGUSR1 sets the latch, SIGINT is ignored, WL_TIMEOUT fires", async () => {
@@ -80,10 +94,14 @@ test("real processes: signals are held until unblocked (and again after backgrou
   });
 });
 
-test("real processes: the process title shows bgw_type and bgw_name", { skip: process.platform !== "linux" && "reads /proc, which only Linux has" }, async () => {
+test("real processes: the process title shows bgw_type and bgw_name", {
+  skip: process.platform !== "linux" && "reads /proc, which only Linux has",
+}, async () => {
   const { pm, logs } = realPostmaster();
   await pm.start();
-  const handle = pm.registerDynamicBackgroundWorker(fixture("titled 1", "napper", { bgw_type: "titled", bgw_notify_pid: pm.pid }))!;
+  const handle = pm.registerDynamicBackgroundWorker(
+    fixture("titled 1", "napper", { bgw_type: "titled", bgw_notify_pid: pm.pid }),
+  )!;
   const { pid } = await pm.waitForBackgroundWorkerStartup(handle);
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
   assert.ok(cmdline.startsWith("bgworker: titled titled 1"), `${JSON.stringify(cmdline)}\n${logs.join("\n")}`);
