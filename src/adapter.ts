@@ -51,6 +51,17 @@ export interface WorkerProcess {
   kill(signal: SignalName): void;
 }
 
+/**
+ * A signal that asks the postmaster's process to stop (see the option `handleSignals`).
+ *
+ * @example
+ * ```ts
+ * import type { ShutdownSignal } from "bgworker";
+ * const ctrlC: ShutdownSignal = "SIGINT";
+ * ```
+ */
+export type ShutdownSignal = "SIGTERM" | "SIGINT" | "SIGQUIT";
+
 /** An opaque timer, as returned by {@link RuntimeAdapter.setTimer}. */
 export type TimerId = unknown;
 
@@ -101,6 +112,17 @@ export interface RuntimeAdapter {
    * function that cancels it.
    */
   atExit?(callback: () => void): () => void;
+  /**
+   * Listen for SIGTERM, SIGINT and SIGQUIT sent to this process, in place
+   * of their default action; returns a function that stops listening.
+   * Without it, the option `handleSignals` has no effect.
+   */
+  catchShutdownSignals?(handler: (signal: ShutdownSignal) => void): () => void;
+  /**
+   * End this process as `signal`'s default action would, unless the
+   * application listens for that signal itself (then do nothing).
+   */
+  endAsSignal?(signal: ShutdownSignal): void;
   /** Start the embedded PostgreSQL cluster (PGlite on a loopback port). Without it, only a `database.url` serves workers. */
   startEmbeddedDatabase?(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase>;
 }

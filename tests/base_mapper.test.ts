@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  descriptorPath,
   type LibcCalls,
   LINUX,
   mapperFromLibc,
@@ -22,6 +23,10 @@ function fakeLibc(fail: Partial<Record<"shmOpen" | "ftruncate" | "mapShared" | "
     shmOpen(name, flags, mode) {
       calls.push(`shm_open ${name} ${flags.toString(8)} ${mode.toString(8)}`);
       return failing("shmOpen") ? -1 : 7;
+    },
+    open(path, flags) {
+      calls.push(`open ${path} ${flags.toString(8)}`);
+      return failing("shmOpen") ? -1 : 9;
     },
     ftruncate(fd, size) {
       calls.push(`ftruncate ${fd} ${size}`);
@@ -136,4 +141,23 @@ test("requireLinux: Linux passes; any other platform is refused saying that ever
       new RegExp(`shared memory is not available on ${platform}.*everything else works without it`),
     );
   }
+});
+
+test("mapperFromLibc: createUnnamed maps a new segment, keeps a descriptor and removes the name at once; attach takes a /proc path", () => {
+  const { libc, calls } = fakeLibc();
+  const mapper = mapperFromLibc(libc, () => []);
+  const { buffer, fd } = mapper.createUnnamed!("/bgworker.1", 8192);
+  assert.deepEqual([buffer.byteLength, fd], [8192, 7]);
+  assert.deepEqual(calls, [
+    "shm_open /bgworker.1 302 600",
+    "ftruncate 7 8192",
+    "mmap 7 8192 0",
+    "close 7",
+    "shm_open /bgworker.1 2 600",
+    "shm_unlink /bgworker.1",
+  ]);
+  calls.length = 0;
+  mapper.attach(descriptorPath(4242, 7), 4096);
+  mapper.closeDescriptor!(7);
+  assert.deepEqual(calls, ["open /proc/4242/fd/7 2", "mmap 9 4096 0", "close 9", "close 7"]);
 });

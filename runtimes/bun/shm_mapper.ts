@@ -35,6 +35,7 @@ export async function bunSharedMemory(): Promise<SharedMemoryMapper> {
   const ffi = (await import(specifier)) as BunFfi;
   const libc = ffi.dlopen("libc.so.6", {
     shm_open: { args: ["ptr", "i32", "u32"], returns: "i32" },
+    open: { args: ["ptr", "i32"], returns: "i32" },
     ftruncate: { args: ["i32", "i64"], returns: "i32" },
     mmap: { args: ["ptr", "u64", "i32", "i32", "i32", "i64"], returns: "ptr" },
     close: { args: ["i32"], returns: "i32" },
@@ -43,6 +44,7 @@ export async function bunSharedMemory(): Promise<SharedMemoryMapper> {
   }).symbols;
   const calls: LibcCalls = {
     shmOpen: (name, flags, mode) => libc.shm_open!(cString(name), flags, mode) as number,
+    open: (path, flags) => libc.open!(cString(path), flags) as number,
     ftruncate: (fd, size) => libc.ftruncate!(fd, size) as number,
     mapShared(fd, size, offset) {
       const pointer = libc.mmap!(null, size, 3, 1, fd, offset) as number | null;

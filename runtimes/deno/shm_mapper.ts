@@ -41,6 +41,7 @@ export function denoSharedMemory(): Promise<SharedMemoryMapper> {
   try {
     libc = deno.dlopen("libc.so.6", {
       shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+      open: { parameters: ["buffer", "i32"], result: "i32" },
       ftruncate: { parameters: ["i32", "i64"], result: "i32" },
       mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
       close: { parameters: ["i32"], result: "i32" },
@@ -52,6 +53,7 @@ export function denoSharedMemory(): Promise<SharedMemoryMapper> {
   }
   const calls: LibcCalls = {
     shmOpen: (name, flags, mode) => libc.shm_open!(cString(name), flags, mode) as number,
+    open: (path, flags) => libc.open!(cString(path), flags) as number,
     ftruncate: (fd, size) => libc.ftruncate!(fd, BigInt(size)) as number,
     mapShared(fd, size, offset) {
       const pointer = libc.mmap!(null, BigInt(size), 3, 1, fd, BigInt(offset));

@@ -41,6 +41,7 @@ export async function nodeSharedMemory(): Promise<SharedMemoryMapper> {
   }
   const libc = koffi.load("libc.so.6");
   const shmOpen = libc.func("int shm_open(const char *name, int oflag, unsigned int mode)");
+  const open = libc.func("int open(const char *path, int flags)");
   const ftruncate = libc.func("int ftruncate(int fd, long length)");
   const mmap = libc.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)");
   const close = libc.func("int close(int fd)");
@@ -48,6 +49,7 @@ export async function nodeSharedMemory(): Promise<SharedMemoryMapper> {
   const errnoLocation = libc.func("int *__errno_location()");
   const calls: LibcCalls = {
     shmOpen: (name, flags, mode) => shmOpen(name, flags, mode) as number,
+    open: (path, flags) => open(path, flags) as number,
     ftruncate: (fd, size) => ftruncate(fd, size) as number,
     mapShared(fd, size, offset) {
       const pointer = mmap(null, size, 3, 1, fd, offset);

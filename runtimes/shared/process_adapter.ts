@@ -16,11 +16,13 @@ import type {
   EmbeddedDatabase,
   EmbeddedDatabaseOptions,
   RuntimeAdapter,
+  ShutdownSignal,
   WorkerProcess,
   WorkerProcessEvents,
 } from "../../src/adapter.ts";
 import { MAX_MESSAGE_BYTES, type StartMessage } from "../../src/protocol.ts";
 import type { SignalName } from "../../src/signal_names.ts";
+import { forgetGroup, watchGroup } from "./group_reaper.ts";
 import { createLineReader } from "./line_reader.ts";
 import { processExists } from "./process_exists.ts";
 import { runtimeSharedMemory } from "./shared_memory.ts";
@@ -97,8 +99,21 @@ export function createProcessAdapter(
     processExists,
     atExit,
     startEmbeddedDatabase: capabilities.startEmbeddedDatabase,
+    catchShutdownSignals(handler) {
+      const listeners = SHUTDOWN_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
+      for (const [signal, listener] of listeners) process.on(signal, listener);
+      return () => {
+        for (const [signal, listener] of listeners) process.off(signal, listener);
+      };
+    },
+    endAsSignal(signal) {
+      // With no listener left, the runtime has given the signal back its default action: raising it ends the process.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    },
   };
 }
+
+const SHUTDOWN_SIGNALS: readonly ShutdownSignal[] = ["SIGTERM", "SIGINT", "SIGQUIT"];
 
 /** Work for the process's exit, shared by every postmaster in it: one "exit" listener however many there are. */
 const exitCallbacks = new Set<() => void>();
@@ -129,12 +144,16 @@ function spawnWorker(command: WorkerCommand, start: StartMessage | null, events:
     argv0: start?.title ?? SPARE_TITLE,
     stdio: ["ignore", "inherit", "inherit", "pipe"],
     env: workerEnvironment(command.env),
+    // Its own process group (and session): the postmaster signals the group, so what the worker spawned
+    // gets the same signal, and the terminal's Ctrl-C reaches the postmaster only, which decides.
+    detached: true,
   });
   // A failed spawn also emits "error" later; without a listener it would crash the postmaster.
   child.on("error", () => {});
   const channel = child.stdio[CHANNEL_FD] as Duplex | null | undefined;
   if (child.pid === undefined || !channel) throw new Error(`could not spawn ${command.execPath}`);
   const pid = child.pid;
+  watchGroup(pid);
 
   let exited: { code: number | null; signal: string | null } | null = null;
   let open = true;
@@ -178,6 +197,9 @@ function spawnWorker(command: WorkerCommand, start: StartMessage | null, events:
   );
   child.on("exit", (code, signal) => {
     exited = { code, signal };
+    // What is left of its group (a descendant it spawned) goes with it, as under systemd's KillMode=control-group.
+    signalGroup(pid, "SIGKILL");
+    forgetGroup(pid);
     if (!open) return report();
     drainTimer = setTimeout(report, DRAIN_AFTER_EXIT_MS);
   });
@@ -193,17 +215,23 @@ function spawnWorker(command: WorkerCommand, start: StartMessage | null, events:
       channel.write(JSON.stringify(message) + "\n");
     },
     kill(signal: SignalName) {
-      if (exited) return;
-      try {
-        // process.kill, not child.kill: Deno's child.kill misreports the exit code.
-        process.kill(pid, signal);
-      } catch {
-        // Already gone: its exit event is on the way.
-      }
+      if (!exited) signalGroup(pid, signal);
     },
   };
   if (start) worker.send(start);
   return worker;
+}
+
+/**
+ * Signal a worker's process group: the worker and what it spawned. With
+ * process.kill, not child.kill: Deno's child.kill misreports the exit code.
+ */
+function signalGroup(pgid: number, signal: SignalName): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // The group is gone: its exit event is on the way, or came already.
+  }
 }
 
 /** The postmaster's environment for a worker, less what only a test runner's own children should see. */

@@ -62,6 +62,13 @@ export interface PostmasterOptions {
    * value; the URL's password never appears in titles or logs.
    */
   database?: DatabaseClusterOption;
+  /**
+   * Take the process's SIGTERM and SIGINT as `stop("fast")` and SIGQUIT as
+   * `stop("immediate")` from `start()` on (a second SIGTERM or SIGINT during
+   * a fast stop escalates to immediate); once stopped, the process ends by
+   * that signal unless the application listens for it itself. Default true.
+   */
+  handleSignals?: boolean;
 }
 
 /**
@@ -114,6 +121,7 @@ export interface CheckedOptions {
   logger: Logger | null;
   spareWorkerProcesses: number;
   database: DatabaseClusterOption;
+  handleSignals: boolean;
 }
 
 const KNOWN = [
@@ -127,6 +135,7 @@ const KNOWN = [
   "logger",
   "spareWorkerProcesses",
   "database",
+  "handleSignals",
 ] as const;
 
 /**
@@ -165,6 +174,7 @@ export function checkPostmasterOptions(options: unknown): CheckedOptions {
     logger: functionOption(given, "logger") as Logger | null,
     spareWorkerProcesses: integerOption(given, "spareWorkerProcesses", 0, 0, 1024),
     database: validateDatabaseOption(given.database),
+    handleSignals: booleanOption(given, "handleSignals", true),
   };
 }
 

@@ -134,6 +134,7 @@ export class Postmaster {
     if (!state.is("startup")) return shmem.remove(); // stop() came meanwhile
     state.transition(state.runningState);
     this.#ctx.listeners.emit("shmemStartup", { reinitialized: false });
+    this.#shutdown.catchSignals();
     this.#ctx.maybeStartWorkers();
     this.#ctx.spares.scheduleRefill();
   }

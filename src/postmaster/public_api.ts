@@ -18,7 +18,14 @@ export type {
   WorkerNotification,
   WorkerSummary,
 } from "./postmaster.ts";
-export type { EmbeddedDatabase, RuntimeAdapter, TimerId, WorkerProcess, WorkerProcessEvents } from "../adapter.ts";
+export type {
+  EmbeddedDatabase,
+  RuntimeAdapter,
+  ShutdownSignal,
+  TimerId,
+  WorkerProcess,
+  WorkerProcessEvents,
+} from "../adapter.ts";
 export type { StartMessage, WorkerDatabase, WorkerSharedMemory } from "../protocol.ts";
 export type { SegmentLocation } from "../shmem/attachment.ts";
 export type { SharedMemoryMapper } from "../shmem/mapper.ts";

@@ -17,7 +17,7 @@ import { errorText } from "../errors.ts";
 import { utf8Encode } from "../utf8.ts";
 import type { WorkerSharedMemory } from "../protocol.ts";
 import { SegmentAttachment } from "../shmem/attachment.ts";
-import { LINUX, SharedMemoryError, type SharedMemoryMapper } from "../shmem/mapper.ts";
+import { descriptorPath, LINUX, SharedMemoryError, type SharedMemoryMapper } from "../shmem/mapper.ts";
 import { initializeSegment, MAX_ENTRIES, segmentSize, type ShmemRequests } from "../shmem/segment.ts";
 
 /** Largest segment: offsets inside it are 32-bit words. */
@@ -76,6 +76,8 @@ export class ClusterSegment {
   #unavailable = "the postmaster has not started yet: shared memory is created by start()";
   #serial = 0;
   #cancelAtExit: (() => void) | null = null;
+  /** The descriptor that holds an unnamed segment; null for a named one. */
+  #fd: number | null = null;
 
   /** @param host the postmaster's pid, the runtime's mapper and its logger */
   constructor(host: ClusterSegmentHost) {
@@ -165,7 +167,9 @@ export class ClusterSegment {
     this.#cancelAtExit = null;
     ownedHere.delete(attachment.location.name);
     try {
-      this.#mapper!.unlink(attachment.location.name);
+      if (this.#fd !== null) this.#mapper!.closeDescriptor?.(this.#fd);
+      else this.#mapper!.unlink(attachment.location.name);
+      this.#fd = null;
     } catch (error) {
       this.#host.log("WARNING", `could not remove shared memory segment: ${errorText(error)}`);
     }
@@ -188,18 +192,29 @@ export class ClusterSegment {
     for (;;) {
       const name = `/bgworker.${this.#host.pid}.${++this.#serial}`;
       let whole: ArrayBuffer;
+      let location = { name, size };
       try {
-        whole = mapper.create(name, size);
+        if (mapper.createUnnamed) {
+          // Nothing stays named: workers map it through this process's descriptor, and a SIGKILL leaves nothing behind.
+          const made = mapper.createUnnamed(name, size);
+          whole = made.buffer;
+          this.#fd = made.fd;
+          location = { name: descriptorPath(this.#host.pid, made.fd), size };
+        } else {
+          whole = mapper.create(name, size);
+        }
       } catch (error) {
         // Another postmaster in this process, or a leftover of an earlier process with this pid.
         if (error instanceof SharedMemoryError && error.errno === LINUX.EEXIST) continue;
         throw error;
       }
       initializeSegment(whole, this.#requests);
-      ownedHere.add(name);
-      this.#attachment = new SegmentAttachment(mapper, { name, size }, whole);
-      // An application that exits without stop() still takes its segment along (a SIGKILL cannot).
-      this.#cancelAtExit = this.#host.atExit(() => this.remove());
+      this.#attachment = new SegmentAttachment(mapper, location, whole);
+      if (this.#fd === null) {
+        ownedHere.add(name);
+        // An application that exits without stop() still takes its named segment along (a SIGKILL cannot).
+        this.#cancelAtExit = this.#host.atExit(() => this.remove());
+      }
       return;
     }
   }

@@ -7,6 +7,7 @@
 
 import type { PostmasterContext } from "./context.ts";
 import type { ShutdownMode } from "./pm_state.ts";
+import { ShutdownSignals } from "./shutdown_signals.ts";
 
 const SIGNAL_OF_MODE = { fast: "SIGTERM", immediate: "SIGQUIT" } as const;
 
@@ -25,11 +26,18 @@ export class Shutdown {
   readonly #ctx: PostmasterContext;
   readonly #stopped: Promise<void>;
   #resolveStopped!: () => void;
+  readonly #signals: ShutdownSignals;
 
   /** @param ctx the postmaster's rooms */
   constructor(ctx: PostmasterContext) {
     this.#ctx = ctx;
     this.#stopped = new Promise((resolve) => this.#resolveStopped = resolve);
+    this.#signals = new ShutdownSignals(ctx, (mode) => this.stop(mode));
+  }
+
+  /** From `start()` on, the process's SIGTERM, SIGINT and SIGQUIT stop the postmaster (option `handleSignals`). */
+  catchSignals(): void {
+    this.#signals.catch();
   }
 
   /** Begin (or strengthen) a stop; resolves when no worker is left. */
@@ -71,6 +79,8 @@ export class Shutdown {
       ctx.log("LOG", "database system is shut down");
       this.#resolveStopped();
       ctx.listeners.emit("shutdown", { reason });
+      // Last: a stop asked for by a signal may end the process here.
+      this.#signals.release();
     };
     // Only an embedded cluster that was started has anything to wait for.
     if (ctx.database.running) void ctx.database.stop().then(finish);

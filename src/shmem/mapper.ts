@@ -28,10 +28,36 @@ export interface SharedMemoryMapper {
    * {@link PAGE_SIZE}; the default 0 maps from the start).
    */
   attach(name: string, size: number, offset?: number): ArrayBuffer;
+  /**
+   * Create a new zeroed segment, map it, and remove its name at once,
+   * keeping its descriptor open: nothing stays named, even after a SIGKILL
+   * (PostgreSQL keeps its main segment anonymous for the same reason). Other
+   * processes map it by {@link descriptorPath}. Absent where the runtime
+   * cannot; the named segment is then removed at stop.
+   */
+  createUnnamed?(name: string, size: number): { buffer: ArrayBuffer; fd: number };
+  /** Close a descriptor `createUnnamed` kept; the mappings stay valid. */
+  closeDescriptor?(fd: number): void;
   /** Remove the name; existing mappings stay valid until their processes exit. Missing names are ignored. */
   unlink(name: string): void;
   /** The names of every segment on the machine (`/name`), to find those a dead postmaster left. */
   list(): string[];
+}
+
+/**
+ * Where another process finds the segment behind a process's open
+ * descriptor: Linux's `/proc/<pid>/fd/<fd>`, which opens the very file even
+ * after its name was removed. {@link SharedMemoryMapper.attach} takes it in
+ * place of a name.
+ *
+ * @example
+ * ```ts
+ * import { descriptorPath } from "./mapper.ts";
+ * descriptorPath(4242, 27); // "/proc/4242/fd/27"
+ * ```
+ */
+export function descriptorPath(pid: number, fd: number): string {
+  return `/proc/${pid}/fd/${fd}`;
 }
 
 /** The granularity of mapping offsets (Linux's page size on x86-64 and AArch64 with 4 KiB pages). */
@@ -113,6 +139,8 @@ export function requireLinux(platform: string): void {
  */
 export interface LibcCalls {
   shmOpen(name: string, flags: number, mode: number): number;
+  /** `open(path, flags)`, for a segment reached through {@link descriptorPath}. */
+  open(path: string, flags: number): number;
   ftruncate(fd: number, size: number): number;
   /** `mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_SHARED, fd, offset)` as an ArrayBuffer, or null on MAP_FAILED. */
   mapShared(fd: number, size: number, offset: number): ArrayBuffer | null;
@@ -143,8 +171,10 @@ export function mapperFromLibc(libc: LibcCalls, list: () => string[]): SharedMem
         `shared memory segment "${name}": offset must be a non-negative multiple of ${PAGE_SIZE}; got ${offset}`,
       );
     }
-    const fd = libc.shmOpen(name, flags, 0o600);
-    if (fd < 0) throw new SharedMemoryError("shm_open", name, libc.errno());
+    // A /proc path reaches a segment through another process's descriptor; a name goes through shm_open.
+    const byPath = name.startsWith("/proc/");
+    const fd = byPath ? libc.open(name, flags) : libc.shmOpen(name, flags, 0o600);
+    if (fd < 0) throw new SharedMemoryError(byPath ? "open" : "shm_open", name, libc.errno());
     try {
       if ((flags & LINUX.O_CREAT) && libc.ftruncate(fd, size) !== 0) {
         throw new SharedMemoryError("ftruncate", name, libc.errno());
@@ -160,6 +190,18 @@ export function mapperFromLibc(libc: LibcCalls, list: () => string[]): SharedMem
   return {
     create: (name, size) => open(name, size, LINUX.O_RDWR | LINUX.O_CREAT | LINUX.O_EXCL),
     attach: (name, size, offset) => open(name, size, LINUX.O_RDWR, offset),
+    createUnnamed(name, size) {
+      const buffer = open(name, size, LINUX.O_RDWR | LINUX.O_CREAT | LINUX.O_EXCL);
+      // Reopened (the one above was closed once mapped), then unnamed: only the descriptor holds it now.
+      const fd = libc.shmOpen(name, LINUX.O_RDWR, 0o600);
+      const opened = fd >= 0 ? 0 : libc.errno();
+      libc.shmUnlink(name);
+      if (fd < 0) throw new SharedMemoryError("shm_open", name, opened);
+      return { buffer, fd };
+    },
+    closeDescriptor(fd) {
+      libc.close(fd);
+    },
     unlink(name) {
       if (libc.shmUnlink(name) !== 0 && libc.errno() !== LINUX.ENOENT) {
         throw new SharedMemoryError("shm_unlink", name, libc.errno());
