@@ -64,6 +64,13 @@ export function figures(r, peers) {
       verdict(r.postmasterKill < 50),
     ],
     [
+      "d. postmaster SIGKILL → last of 8 gone, one never yielding",
+      r.postmasterKillBusy === undefined ? "—" : ms(r.postmasterKillBusy),
+      "",
+      "< 1 s",
+      r.postmasterKillBusy === undefined ? "" : verdict(r.postmasterKillBusy < 1000),
+    ],
+    [
       "e. start N workers at once",
       ms(r.manyAtOnce.start),
       `${ms(r.manyAtOnce.start / r.many)} each, N = ${r.many}`,

@@ -155,10 +155,16 @@ async function exitDetection() {
   return median(samples);
 }
 
-/** SIGKILL to a postmaster process with 8 workers → the last of them gone. */
-async function postmasterKill() {
+/**
+ * SIGKILL to a postmaster process with 8 workers → the last of them gone.
+ * With `busy`, one of the 8 never yields its event loop: only the
+ * watchdog (runtimes/shared/group_reaper.ts) ends it.
+ */
+async function postmasterKill(busy = false) {
   const samples = await repeat(async () => {
-    const postmaster = spawn(process.execPath, scriptArgs("kill_target.mjs"), { stdio: ["ignore", "pipe", "inherit"] });
+    const postmaster = spawn(process.execPath, scriptArgs("kill_target.mjs", ...(busy ? ["busy"] : [])), {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     postmaster.stdout.on("data", (chunk) => out += chunk);
     while (!out.includes("\n")) await event(postmaster.stdout, "data");
@@ -369,7 +375,8 @@ await step("spares", () => startAndTerminate(2));
 await step("floorSigtermToExit", () => repeat(rawSigtermToExit).then(median));
 await step("floorExitToEvent", () => repeat(rawExitToEvent).then(median));
 await step("exitDetection", exitDetection);
-await step("postmasterKill", postmasterKill);
+await step("postmasterKill", () => postmasterKill());
+await step("postmasterKillBusy", () => postmasterKill(true));
 await step("manyAtOnce", manyAtOnce);
 await step("idleCpuPercent", idleCpu);
 await step("sharedMemory", sharedMemory);

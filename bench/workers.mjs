@@ -26,6 +26,13 @@ export async function nap() {
   }
 }
 
+/** Never yield the event loop (a worker stuck in a loop), for the postmaster-kill figure. */
+export function spin() {
+  for (;;) {
+    // Nothing: only a signal's default action, or SIGKILL, ends this.
+  }
+}
+
 /** Say so, then exit 1 at once. */
 export function exitNow() {
   void elog("LOG", "exiting");
