@@ -8,11 +8,7 @@ import type { StartMessage } from "../../src/protocol.ts";
 import type { SharedMemoryMapper } from "../../src/shmem/mapper.ts";
 import type { SignalName } from "../../src/signal_names.ts";
 import type { BackgroundWorker } from "../../src/worker_spec.ts";
-
-interface Timer {
-  at: number;
-  callback: () => void;
-}
+import { FakeClock } from "./fake_clock.ts";
 
 /** A spawned fake process: records what it was sent and which signals it got. */
 export class FakeProcess implements WorkerProcess {
@@ -67,37 +63,24 @@ export class FakeRuntime implements RuntimeAdapter {
   sharedMemory?: () => Promise<SharedMemoryMapper>;
   /** Pids that count as alive for `processExists`, besides the postmaster's. */
   readonly alivePids = new Set<number>();
-  #now = 0;
-  #timers = new Map<number, Timer>();
-  #nextTimer = 1;
+  readonly #clock = new FakeClock();
   #nextPid = 2000;
 
   now(): number {
-    return this.#now;
+    return this.#clock.now;
   }
   setTimer(ms: number, callback: () => void): unknown {
-    const id = this.#nextTimer++;
-    this.#timers.set(id, { at: this.#now + ms, callback });
-    return id;
+    return this.#clock.setTimer(ms, callback);
   }
   clearTimer(timer: unknown): void {
-    this.#timers.delete(timer as number);
+    this.#clock.clearTimer(timer);
   }
   /** Move the clock forward, firing due timers in order. */
   advance(ms: number): void {
-    const end = this.#now + ms;
-    for (;;) {
-      let next: [number, Timer] | undefined;
-      for (const entry of this.#timers) if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
-      if (!next) break;
-      this.#timers.delete(next[0]);
-      this.#now = next[1].at;
-      next[1].callback();
-    }
-    this.#now = end;
+    this.#clock.advance(ms);
   }
   get pendingTimers(): number {
-    return this.#timers.size;
+    return this.#clock.pendingTimers;
   }
   spawn(start: StartMessage | null, events: WorkerProcessEvents): WorkerProcess {
     if (this.spawnFailures > 0) {

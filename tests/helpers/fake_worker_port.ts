@@ -18,6 +18,7 @@ import {
   processTitle,
   validateBackgroundWorker,
 } from "../../src/worker_spec.ts";
+import { FakeClock } from "./fake_clock.ts";
 
 /** Thrown by `FakeWorkerPort.exit`: the process would have ended here. */
 export class WorkerExit extends Error {
@@ -27,11 +28,6 @@ export class WorkerExit extends Error {
     this.name = "WorkerExit";
     this.code = code;
   }
-}
-
-interface Timer {
-  at: number;
-  callback: () => void;
 }
 
 export class FakeWorkerPort implements WorkerPort {
@@ -67,9 +63,7 @@ export class FakeWorkerPort implements WorkerPort {
   #uncaughtListeners: ((error: unknown) => void)[] = [];
   #modules = new Map<string, () => Record<string, unknown>>();
   #sentWaiters: { match(message: unknown): boolean; resolve(message: unknown): void }[] = [];
-  #timers = new Map<number, Timer>();
-  #nextTimer = 1;
-  #now = 0;
+  readonly #clock = new FakeClock();
 
   constructor({ pid = 4242, parentPid = 1000 }: { pid?: number; parentPid?: number } = {}) {
     this.pid = pid;
@@ -137,12 +131,10 @@ export class FakeWorkerPort implements WorkerPort {
     }
   }
   setTimer(ms: number, callback: () => void): unknown {
-    const id = this.#nextTimer++;
-    this.#timers.set(id, { at: this.#now + ms, callback });
-    return id;
+    return this.#clock.setTimer(ms, callback);
   }
   clearTimer(timer: unknown): void {
-    this.#timers.delete(timer as number);
+    this.#clock.clearTimer(timer);
   }
   sharedMemory(): Promise<SharedMemoryMapper> {
     return this.sharedMemoryMapper
@@ -184,19 +176,10 @@ export class FakeWorkerPort implements WorkerPort {
   }
   /** Move the clock forward, firing due timers in order. */
   advance(ms: number): void {
-    const end = this.#now + ms;
-    for (;;) {
-      let next: [number, Timer] | undefined;
-      for (const entry of this.#timers) if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
-      if (!next) break;
-      this.#timers.delete(next[0]);
-      this.#now = next[1].at;
-      this.#run(next[1].callback);
-    }
-    this.#now = end;
+    this.#clock.advance(ms, (callback) => this.#run(callback));
   }
   get pendingTimers(): number {
-    return this.#timers.size;
+    return this.#clock.pendingTimers;
   }
   /** Messages sent of one type. */
   messages<T = Record<string, unknown>>(type: string): T[] {
