@@ -64,7 +64,8 @@ function copyForEveryone(native, version) {
   if (existsSync(join(copy, "bin", "postgres"))) return copy;
   const partial = `${copy}.${process.pid}`;
   rmSync(partial, { recursive: true, force: true });
-  cpSync(native, partial, { recursive: true });
+  // Links the package may hold (its install script makes them) stay relative, so they lead into the copy.
+  cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
   try {
     renameSync(partial, copy);
   } catch {
