@@ -104,6 +104,11 @@ export interface RuntimeAdapter {
    * memory and everything else works.
    */
   sharedMemory?(): Promise<SharedMemoryMapper>;
+  /**
+   * A running process's resident memory and CPU time, where the system says
+   * (Linux's /proc); null otherwise. Cheap enough for every status call.
+   */
+  processUsage?(pid: number): { rssBytes: number; cpuSeconds: number } | null;
   /** Whether a process exists (signal 0); used to find what killed postmasters left. Without it, every process counts as alive. */
   processExists?(pid: number): boolean;
   /**

@@ -5,7 +5,7 @@ import { BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED } from "../src/constan
 import { KillTimer } from "../src/postmaster/kill_timer.ts";
 import { LiveProcesses } from "../src/postmaster/live_processes.ts";
 import { Notifier, type WorkerNotification } from "../src/postmaster/notifier.ts";
-import { RestartTimers } from "../src/postmaster/restart_timers.ts";
+import { SlotTimers } from "../src/postmaster/slot_timers.ts";
 import { SlotTable } from "../src/postmaster/slot_table.ts";
 import type { SignalName } from "../src/signal_names.ts";
 import { validateBackgroundWorker } from "../src/worker_spec.ts";
@@ -42,12 +42,20 @@ test("slot table: each state change, and the status each phase answers", () => {
   const p = process(42);
   table.launched(slot, p);
   assert.deepEqual([slot.phase, SlotTable.statusOf(slot).status], ["launching", BGWH_NOT_YET_STARTED]);
-  table.reportedIn(slot);
+  table.reportedIn(slot, 1_700_000_000_000);
   assert.deepEqual(SlotTable.statusOf(slot), { status: BGWH_STARTED, pid: 42 });
   assert.equal(table.byPid(42), slot);
-  table.processGone(slot, p);
-  table.waitForRestart(slot);
+  assert.deepEqual([slot.startedAt, slot.launches, SlotTable.stateOf(slot, false)], [1_700_000_000_000, 1, "running"]);
+  assert.equal(SlotTable.stateOf(slot, true), "stopping");
+  table.processGone(slot, p, { code: 1, signal: null, at: 1_700_000_000_500 });
+  table.waitForRestart(slot, 1_700_000_010_500);
   assert.deepEqual([slot.phase, slot.process, SlotTable.statusOf(slot).status], ["restart_wait", null, BGWH_STOPPED]);
+  assert.deepEqual([slot.startedAt, slot.lastExit, slot.nextRestartAt, SlotTable.stateOf(slot, false)], [
+    null,
+    { code: 1, signal: null, at: 1_700_000_000_500 },
+    1_700_000_010_500,
+    "waiting_restart",
+  ]);
   table.readyToStart(slot);
   assert.equal(SlotTable.statusOf(slot).status, BGWH_STOPPED, "it ran once: stopped, not 'not yet started'");
   table.markTerminate(slot);
@@ -97,7 +105,7 @@ test("restart timers: one per slot, replaced and cancelled", () => {
   const table = new SlotTable(1);
   const slot = table.allocate(entry("w"), true)!;
   const due: string[] = [];
-  const restarts = new RestartTimers(clock);
+  const restarts = new SlotTimers(clock);
   restarts.schedule(slot, 1000, () => due.push("first"));
   restarts.schedule(slot, 2000, () => due.push("second"));
   clock.advance(1500);

@@ -25,6 +25,7 @@ import type { SignalName } from "../../src/signal_names.ts";
 import { forgetGroup, watchGroup } from "./group_reaper.ts";
 import { createLineReader } from "./line_reader.ts";
 import { processExists } from "./process_exists.ts";
+import { processUsage } from "./process_usage.ts";
 import { runtimeSharedMemory } from "./shared_memory.ts";
 import type { WorkerCommand } from "./worker_command.ts";
 
@@ -97,6 +98,7 @@ export function createProcessAdapter(
     writeLog: (line) => void process.stderr.write(line + "\n"),
     sharedMemory: runtimeSharedMemory,
     processExists,
+    processUsage,
     atExit,
     startEmbeddedDatabase: capabilities.startEmbeddedDatabase,
     catchShutdownSignals(handler) {

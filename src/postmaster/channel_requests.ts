@@ -13,6 +13,7 @@ import { BackgroundWorkerError } from "../errors.ts";
 import { parseWorkerMessage, type RequestMessage, toWireError } from "../protocol.ts";
 import { decodeWorkerEntry } from "../worker_spec.ts";
 import type { PostmasterContext } from "./context.ts";
+import { workerEvent } from "./events.ts";
 import { SlotTable, type WorkerSlot } from "./slot_table.ts";
 
 /**
@@ -42,10 +43,11 @@ export class ChannelRequests {
     switch (message.type) {
       case "started":
         if (slot.phase !== "launching") return this.onProtocolViolation(slot, process, "reported its start twice");
-        ctx.table.reportedIn(slot);
+        ctx.table.reportedIn(slot, Date.now());
         ctx.processes.reportedIn(process);
         ctx.spares.scheduleRefill();
         ctx.notifier.notify(slot);
+        ctx.listeners.emit("worker", workerEvent(slot, "started", { pid: process.pid }));
         return;
       case "log":
         return ctx.log(message.level, message.message);

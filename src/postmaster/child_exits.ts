@@ -10,6 +10,7 @@ import type { WorkerProcess } from "../adapter.ts";
 import { BGW_NEVER_RESTART } from "../constants.ts";
 import { decideExit, type ExitDecision } from "./exit_policy.ts";
 import type { PostmasterContext } from "./context.ts";
+import { workerEvent } from "./events.ts";
 import type { WorkerSlot } from "./slot_table.ts";
 
 /**
@@ -36,7 +37,9 @@ export class ChildExits {
     const { table, processes, spares, state } = this.#ctx;
     if (!processes.remove(process)) return;
     spares.scheduleRefill();
-    table.processGone(slot, process);
+    this.#ctx.terminations.cancel(slot);
+    table.processGone(slot, process, { code, signal, at: Date.now() });
+    this.#ctx.listeners.emit("worker", workerEvent(slot, "exited", { pid: process.pid, code, signal }));
     const decision = decideExit(
       {
         code,
@@ -65,9 +68,12 @@ export class ChildExits {
     if (outcome === "unregister") {
       this.#ctx.forget(slot);
     } else {
-      table.waitForRestart(slot);
-      if (outcome === "restart_after_interval") {
-        restarts.schedule(slot, slot.entry.bgw_restart_time * 1000, () => {
+      const delayMs = slot.entry.bgw_restart_time * 1000;
+      const restartAt = outcome === "restart_after_interval" ? Date.now() + delayMs : null;
+      table.waitForRestart(slot, restartAt);
+      if (restartAt !== null) {
+        this.#ctx.listeners.emit("worker", workerEvent(slot, "restart_scheduled", { restartAt }));
+        restarts.schedule(slot, delayMs, () => {
           if (!table.inUseNow(slot) || slot.phase !== "restart_wait") return;
           table.readyToStart(slot);
           this.#ctx.maybeStartWorkers();
@@ -99,6 +105,7 @@ export class ChildExits {
         ctx.notifier.notify(slot);
       } else {
         ctx.table.readyToStart(slot);
+        ctx.listeners.emit("worker", workerEvent(slot, "restart_scheduled", { restartAt: Date.now() }));
       }
     }
     ctx.shmem.reinitialize();

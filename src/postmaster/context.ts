@@ -19,7 +19,7 @@ import type { LiveProcesses } from "./live_processes.ts";
 import type { Notifier } from "./notifier.ts";
 import type { CheckedOptions } from "./options.ts";
 import type { PostmasterState } from "./pm_state.ts";
-import type { RestartTimers } from "./restart_timers.ts";
+import type { SlotTimers } from "./slot_timers.ts";
 import type { ClusterSegment } from "./shared_memory.ts";
 import type { WorkerSlot } from "./slot_table.ts";
 import type { SlotTable } from "./slot_table.ts";
@@ -41,7 +41,9 @@ export interface PostmasterContext {
   readonly table: SlotTable;
   readonly processes: LiveProcesses;
   readonly notifier: Notifier;
-  readonly restarts: RestartTimers;
+  readonly restarts: SlotTimers;
+  /** The SIGKILL that follows a terminate a worker does not obey within `stopTimeoutMs`. */
+  readonly terminations: SlotTimers;
   readonly killTimer: KillTimer;
   readonly spares: SparePool;
   readonly shmem: ClusterSegment;

@@ -35,4 +35,6 @@ export type { ShmemStruct } from "../shmem/attachment.ts";
 export type { LWLock, LWLockMode } from "../shmem/lwlock.ts";
 export { SharedMemoryError } from "../shmem/mapper.ts";
 export type { DatabaseClusterOption } from "./database_cluster.ts";
+export type { WorkerEvent, WorkerEventBase } from "./events.ts";
+export type { ExitRecord, WorkerState } from "./slot_table.ts";
 export type { EmbeddedDatabaseOptions } from "../adapter.ts";

@@ -13,7 +13,7 @@ import { type BackgroundWorkerHandle, requireHandle } from "../handle.ts";
 import { resolveLibrary } from "../library_path.ts";
 import { type BackgroundWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
 import type { PostmasterContext } from "./context.ts";
-import type { WorkerSummary } from "./events.ts";
+import { workerEvent, type WorkerSummary } from "./events.ts";
 import { SlotTable, type WorkerSlot } from "./slot_table.ts";
 
 /**
@@ -63,7 +63,7 @@ export class Registrations {
         hint: `Consider increasing the option "maxWorkerProcesses".`,
       });
     }
-    this.#registered(entry);
+    this.#registered(slot);
   }
 
   /** A dynamic worker from the application: its `bgw_notify_pid` must name a process of this cluster. */
@@ -88,7 +88,7 @@ export class Registrations {
     if (!ctx.state.acceptsDynamicWorkers) return null;
     const slot = ctx.table.allocate(entry, true);
     if (!slot) return null;
-    this.#registered(entry);
+    this.#registered(slot);
     ctx.maybeStartWorkers();
     return SlotTable.handleOf(slot);
   }
@@ -100,7 +100,18 @@ export class Registrations {
     if (!slot || slot.terminate) return;
     ctx.table.markTerminate(slot);
     if (slot.process) {
-      ctx.processes.signal(slot.process, "SIGTERM");
+      const process = slot.process;
+      ctx.processes.signal(process, "SIGTERM");
+      // PostgreSQL waits forever; a worker whose signals stay blocked would never go, and nothing would say why.
+      ctx.terminations.schedule(slot, ctx.options.stopTimeoutMs, () => {
+        if (slot.process !== process) return;
+        ctx.log(
+          "WARNING",
+          `background worker "${slot.entry.bgw_name}" (PID ${process.pid}) did not exit within ${ctx.options.stopTimeoutMs} ms of terminateBackgroundWorker; its signals may still be blocked (backgroundWorkerUnblockSignals()); sending SIGKILL`,
+        );
+        ctx.table.markKilledByPostmaster(slot);
+        ctx.processes.signal(process, "SIGKILL");
+      });
     } else {
       this.forget(slot);
       ctx.notifier.notify(slot);
@@ -110,19 +121,33 @@ export class Registrations {
   /** Unregister: cancel its restart and free its slot. */
   forget(slot: WorkerSlot): void {
     this.#ctx.restarts.cancel(slot);
+    this.#ctx.terminations.cancel(slot);
     this.#ctx.table.release(slot);
     this.#ctx.log("DEBUG1", `unregistering background worker "${slot.entry.bgw_name}"`);
+    this.#ctx.listeners.emit("worker", workerEvent(slot, "unregistered", {}));
   }
 
   /** Every registered worker and its status. */
   summaries(): WorkerSummary[] {
-    return this.#ctx.table.inUse().map((slot) => ({
-      handle: SlotTable.handleOf(slot),
-      bgw_name: slot.entry.bgw_name,
-      bgw_type: slot.entry.bgw_type,
-      dynamic: slot.dynamic,
-      ...SlotTable.statusOf(slot),
-    }));
+    const { table, state, adapter } = this.#ctx;
+    const stopping = state.shutdownMode !== null;
+    return table.inUse().map((slot) => {
+      const usage = slot.process ? adapter.processUsage?.(slot.process.pid) ?? null : null;
+      return {
+        handle: SlotTable.handleOf(slot),
+        bgw_name: slot.entry.bgw_name,
+        bgw_type: slot.entry.bgw_type,
+        dynamic: slot.dynamic,
+        ...SlotTable.statusOf(slot),
+        state: SlotTable.stateOf(slot, stopping),
+        restarts: Math.max(0, slot.launches - 1),
+        lastExit: slot.lastExit,
+        startedAt: slot.startedAt,
+        nextRestartAt: slot.nextRestartAt,
+        rssBytes: usage?.rssBytes ?? null,
+        cpuSeconds: usage?.cpuSeconds ?? null,
+      };
+    });
   }
 
   /** Import a preload library and call its `_PG_init(pm)`, which may register static workers. */
@@ -142,8 +167,9 @@ export class Registrations {
     await init(pm);
   }
 
-  #registered(entry: BackgroundWorkerEntry): void {
-    if (entry.bgw_flags & BGWORKER_SHMEM_ACCESS) this.#sharedMemoryWorkers = true;
-    this.#ctx.log("DEBUG1", `registering background worker "${entry.bgw_name}"`);
+  #registered(slot: WorkerSlot): void {
+    if (slot.entry.bgw_flags & BGWORKER_SHMEM_ACCESS) this.#sharedMemoryWorkers = true;
+    this.#ctx.log("DEBUG1", `registering background worker "${slot.entry.bgw_name}"`);
+    this.#ctx.listeners.emit("worker", workerEvent(slot, "registered", {}));
   }
 }

@@ -21,7 +21,7 @@ import { Notifier } from "./notifier.ts";
 import type { CheckedOptions } from "./options.ts";
 import { PostmasterState } from "./pm_state.ts";
 import { Registrations } from "./registrations.ts";
-import { RestartTimers } from "./restart_timers.ts";
+import { SlotTimers } from "./slot_timers.ts";
 import { ClusterSegment } from "./shared_memory.ts";
 import { Shutdown } from "./shutdown.ts";
 import { SlotTable } from "./slot_table.ts";
@@ -87,7 +87,8 @@ export function buildRooms(o: CheckedOptions): Rooms {
     table,
     processes: new LiveProcesses(),
     notifier: new Notifier(table, adapter.pid, (notification) => listeners.emit("notify", notification)),
-    restarts: new RestartTimers(adapter),
+    restarts: new SlotTimers(adapter),
+    terminations: new SlotTimers(adapter),
     killTimer: new KillTimer(adapter, o.stopTimeoutMs, () => room.exits.killRecalcitrant()),
     spares: new SparePool(o.spareWorkerProcesses, {
       adapter,

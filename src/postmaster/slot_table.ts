@@ -46,6 +46,10 @@ export type SlotPhase = "registered" | "launching" | "running" | "restart_wait";
  *   exits (`BackgroundWorkerStopNotifications`).
  * - `lastNotified`: the status last told, as "status:pid", so each change is
  *   told once.
+ * - `launches`: processes started for this registration (restarts are one less).
+ * - `startedAt`: epoch ms its running process reported in; null when none runs.
+ * - `lastExit`: how its last process ended, and when (epoch ms); null before any.
+ * - `nextRestartAt`: epoch ms of a pending restart; null when none is pending.
  *
  * @example
  * ```ts
@@ -65,7 +69,40 @@ export interface WorkerSlot {
   readonly killedByPostmaster: boolean;
   readonly notifyPid: number;
   readonly lastNotified: string | null;
+  readonly launches: number;
+  readonly startedAt: number | null;
+  readonly lastExit: ExitRecord | null;
+  readonly nextRestartAt: number | null;
 }
+
+/**
+ * How a worker's process ended: its exit code or the signal, and when.
+ *
+ * @example
+ * ```ts
+ * import type { ExitRecord } from "./slot_table.ts";
+ * const crashed: ExitRecord = { code: null, signal: "SIGSEGV", at: Date.now() };
+ * ```
+ */
+export interface ExitRecord {
+  /** The exit code, or null for a death by signal. */
+  code: number | null;
+  /** The signal that ended it, or null. */
+  signal: string | null;
+  /** When, in epoch milliseconds. */
+  at: number;
+}
+
+/**
+ * Where a worker is, as `backgroundWorkers()` says it to a person.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerState } from "bgworker";
+ * const up = (state: WorkerState) => state === "running";
+ * ```
+ */
+export type WorkerState = "not_yet_started" | "starting" | "running" | "stopping" | "waiting_restart" | "failed";
 
 type MutableSlot = { -readonly [K in keyof WorkerSlot]: WorkerSlot[K] };
 
@@ -119,6 +156,10 @@ export class SlotTable {
       killedByPostmaster: false,
       notifyPid: entry.bgw_notify_pid,
       lastNotified: null,
+      launches: 0,
+      startedAt: null,
+      lastExit: null,
+      nextRestartAt: null,
     };
     this.#slots[index] = slot;
     return slot;
@@ -156,29 +197,39 @@ export class SlotTable {
     s.process = process;
     s.phase = "launching";
     s.killedByPostmaster = false;
+    s.launches++;
+    s.nextRestartAt = null;
   }
 
-  /** The slot's process reported in: `BGWH_STARTED` from now on. */
-  reportedIn(slot: WorkerSlot): void {
+  /** The slot's process reported in at `at` (epoch ms): `BGWH_STARTED` from now on. */
+  reportedIn(slot: WorkerSlot, at: number): void {
     const s = this.#own(slot);
     s.phase = "running";
     s.everStarted = true;
+    s.startedAt = at;
   }
 
-  /** The slot's process is gone. */
-  processGone(slot: WorkerSlot, process: WorkerProcess): void {
+  /** The slot's process is gone, as `exit` says. */
+  processGone(slot: WorkerSlot, process: WorkerProcess, exit: ExitRecord): void {
     const s = this.#own(slot);
-    if (s.process === process) s.process = null;
+    if (s.process !== process) return;
+    s.process = null;
+    s.startedAt = null;
+    s.lastExit = exit;
   }
 
-  /** The worker waits for its restart interval or for the end of a crash cycle. */
-  waitForRestart(slot: WorkerSlot): void {
-    this.#own(slot).phase = "restart_wait";
+  /** The worker waits for its restart interval (until `restartAt`, epoch ms) or for the end of a crash cycle (null). */
+  waitForRestart(slot: WorkerSlot, restartAt: number | null = null): void {
+    const s = this.#own(slot);
+    s.phase = "restart_wait";
+    s.nextRestartAt = restartAt;
   }
 
   /** The worker may start again when its start time allows. */
   readyToStart(slot: WorkerSlot): void {
-    this.#own(slot).phase = "registered";
+    const s = this.#own(slot);
+    s.phase = "registered";
+    s.nextRestartAt = null;
   }
 
   /** Never restart the worker; unregister it once gone. */
@@ -207,6 +258,20 @@ export class SlotTable {
   /** A frozen, plain handle for a slot. */
   static handleOf(slot: WorkerSlot): BackgroundWorkerHandle {
     return Object.freeze({ slot: slot.slot, generation: slot.generation });
+  }
+
+  /** Where the worker is, for a person; `stopping` while the postmaster stops. */
+  static stateOf(slot: WorkerSlot, stopping: boolean): WorkerState {
+    switch (slot.phase) {
+      case "launching":
+        return "starting";
+      case "running":
+        return slot.terminate || stopping ? "stopping" : "running";
+      case "restart_wait":
+        return "waiting_restart";
+      case "registered":
+        return slot.everStarted ? "waiting_restart" : "not_yet_started";
+    }
   }
 
   /** The status a handle to this slot reports; null means free or reused. */

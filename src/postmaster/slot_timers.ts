@@ -1,6 +1,7 @@
 /**
- * Pending restarts: a worker that exited with code 1 waits `bgw_restart_time`
- * seconds in its slot before it may start again.
+ * Timers that belong to a slot, one per slot and purpose: a pending restart
+ * (a worker that exited with code 1 waits `bgw_restart_time` seconds), or
+ * the SIGKILL that follows a terminate the worker did not obey.
  *
  * @module
  */
@@ -9,19 +10,19 @@ import type { RuntimeAdapter, TimerId } from "../adapter.ts";
 import type { WorkerSlot } from "./slot_table.ts";
 
 /**
- * One timer per waiting slot.
+ * One timer per slot.
  *
  * @example
  * ```ts
- * import { RestartTimers } from "./restart_timers.ts";
+ * import { SlotTimers } from "./slot_timers.ts";
  * declare const adapter: import("../adapter.ts").RuntimeAdapter;
  * declare const slot: import("./slot_table.ts").WorkerSlot;
- * const restarts = new RestartTimers(adapter);
+ * const restarts = new SlotTimers(adapter);
  * restarts.schedule(slot, 10_000, () => console.log("may start again"));
  * restarts.cancel(slot);
  * ```
  */
-export class RestartTimers {
+export class SlotTimers {
   readonly #adapter: Pick<RuntimeAdapter, "setTimer" | "clearTimer">;
   readonly #timers = new Map<WorkerSlot, TimerId>();
 
@@ -30,7 +31,7 @@ export class RestartTimers {
     this.#adapter = adapter;
   }
 
-  /** Call `due` after `ms`, replacing a pending restart of the same slot. */
+  /** Call `due` after `ms`, replacing the slot's pending timer. */
   schedule(slot: WorkerSlot, ms: number, due: () => void): void {
     this.cancel(slot);
     this.#timers.set(
@@ -42,7 +43,7 @@ export class RestartTimers {
     );
   }
 
-  /** Forget the slot's pending restart, if any. */
+  /** Forget the slot's pending timer, if any. */
   cancel(slot: WorkerSlot): void {
     const timer = this.#timers.get(slot);
     if (timer === undefined) return;
