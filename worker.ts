@@ -26,6 +26,7 @@ export { Latch, resetLatch, setLatch } from "./src/worker/latch.ts";
 export { waitLatch } from "./src/worker/wait_latch.ts";
 export { elog } from "./src/worker/elog.ts";
 export type { LogLevel } from "./src/log_level.ts";
+export type { RestartPolicy, WorkerOptions } from "./src/worker_options.ts";
 export {
   backgroundWorkerBlockSignals,
   backgroundWorkerUnblockSignals,

@@ -62,6 +62,23 @@ export interface WorkerProcess {
  */
 export type ShutdownSignal = "SIGTERM" | "SIGINT" | "SIGQUIT";
 
+/**
+ * What a worker's process gets beyond its runtime's defaults (the worker
+ * options `env` and `cwd`).
+ *
+ * @example
+ * ```ts
+ * import type { SpawnOptions } from "bgworker";
+ * const options: SpawnOptions = { env: { MODE: "batch" }, cwd: "/srv/jobs" };
+ * ```
+ */
+export interface SpawnOptions {
+  /** Added to the environment the worker would get. */
+  env?: Record<string, string>;
+  /** The worker's working directory. */
+  cwd?: string;
+}
+
 /** An opaque timer, as returned by {@link RuntimeAdapter.setTimer}. */
 export type TimerId = unknown;
 
@@ -89,7 +106,9 @@ export interface RuntimeAdapter {
    * with `send`). Throws when no process could be created (PostgreSQL's
    * "could not fork").
    */
-  spawn(start: StartMessage | null, events: WorkerProcessEvents): WorkerProcess;
+  spawn(start: StartMessage | null, events: WorkerProcessEvents, options?: SpawnOptions): WorkerProcess;
+  /** Whether a directory exists at an absolute path (a worker's `cwd`). Without it, a wrong `cwd` fails at spawn. */
+  directoryExists?(path: string): boolean;
   /** The postmaster's working directory, absolute. */
   cwd(): string;
   /** Whether a regular file exists at an absolute path. */

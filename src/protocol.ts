@@ -117,7 +117,7 @@ export interface StartedMessage {
 
 /** Worker → postmaster: a handle operation, answered by a {@link ReplyMessage} with the same id. */
 export type RequestMessage =
-  | { type: "request"; id: number; op: "register"; worker: string }
+  | { type: "request"; id: number; op: "register"; worker: string; options?: unknown }
   | { type: "request"; id: number; op: "getpid"; handle: BackgroundWorkerHandle }
   | { type: "request"; id: number; op: "terminate"; handle: BackgroundWorkerHandle }
   | { type: "request"; id: number; op: "database"; dbname: string; role: string | null };
@@ -169,7 +169,10 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessa
   switch (value.op) {
     case "register":
       if (typeof value.worker !== "string") return { invalid: "register request without an encoded worker" };
-      return { type: "request", id, op: "register", worker: value.worker };
+      // The options are checked by the postmaster as an application's are (checkWorkerOptions).
+      return value.options === undefined
+        ? { type: "request", id, op: "register", worker: value.worker }
+        : { type: "request", id, op: "register", worker: value.worker, options: value.options };
     case "getpid":
     case "terminate": {
       const handle = parseHandle(value.handle);

@@ -17,6 +17,7 @@ import type {
   EmbeddedDatabaseOptions,
   RuntimeAdapter,
   ShutdownSignal,
+  SpawnOptions,
   WorkerProcess,
   WorkerProcessEvents,
 } from "../../src/adapter.ts";
@@ -85,7 +86,14 @@ export function createProcessAdapter(
     pid: process.pid,
     setTimer: (ms, callback) => setTimeout(callback, ms),
     clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-    spawn: (start, events) => spawnWorker(command(start), start, events),
+    spawn: (start, events, options) => spawnWorker(command(start), start, events, options),
+    directoryExists: (path) => {
+      try {
+        return statSync(path).isDirectory();
+      } catch {
+        return false;
+      }
+    },
     cwd: () => process.cwd(),
     fileExists: (path) => {
       try {
@@ -139,13 +147,19 @@ function runExitCallbacks(): void {
   }
 }
 
-function spawnWorker(command: WorkerCommand, start: StartMessage | null, events: WorkerProcessEvents): WorkerProcess {
+function spawnWorker(
+  command: WorkerCommand,
+  start: StartMessage | null,
+  events: WorkerProcessEvents,
+  options: SpawnOptions = {},
+): WorkerProcess {
   const child = spawn(command.execPath, command.args, {
     // Shown by ps from the first instant, and room for the worker to set the same title itself
     // (Node keeps a title within the length of its original command line; Bun cannot set one at all).
     argv0: start?.title ?? SPARE_TITLE,
     stdio: ["ignore", "inherit", "inherit", "pipe"],
-    env: workerEnvironment(command.env),
+    env: workerEnvironment({ ...command.env, ...options.env }),
+    cwd: options.cwd,
     // Its own process group (and session): the postmaster signals the group, so what the worker spawned
     // gets the same signal, and the terminal's Ctrl-C reaches the postmaster only, which decides.
     detached: true,

@@ -88,7 +88,7 @@ export class ChannelRequests {
                 `Got ${entry.bgw_notify_pid}; the registering worker "${requester.entry.bgw_name}" has pid ${process.pid}.`,
             });
           }
-          return reply(ctx.registerDynamic(entry));
+          return reply(ctx.registerDynamic(entry, request.options));
         }
         case "getpid": {
           const slot = ctx.table.lookup(request.handle);

@@ -8,6 +8,7 @@
 
 import type { WorkerProcess } from "../adapter.ts";
 import { BGW_NEVER_RESTART } from "../constants.ts";
+import { nextRestart } from "../worker_options.ts";
 import { decideExit, type ExitDecision } from "./exit_policy.ts";
 import type { PostmasterContext } from "./context.ts";
 import { workerEvent } from "./events.ts";
@@ -67,8 +68,10 @@ export class ChildExits {
     const { table, restarts } = this.#ctx;
     if (outcome === "unregister") {
       this.#ctx.forget(slot);
+    } else if (!this.#restartAllowed(slot)) {
+      // #restartAllowed marked it failed and said why.
     } else {
-      const delayMs = slot.entry.bgw_restart_time * 1000;
+      const delayMs = slot.entry.bgw_restart_time * 1000 * this.#backoffFactor(slot);
       const restartAt = outcome === "restart_after_interval" ? Date.now() + delayMs : null;
       table.waitForRestart(slot, restartAt);
       if (restartAt !== null) {
@@ -81,6 +84,45 @@ export class ChildExits {
       }
     }
     this.#ctx.notifier.notify(slot);
+  }
+
+  /**
+   * The worker's restart policy (option `restart`): count this restart, and
+   * refuse it when the intensity is exceeded (the worker is then failed:
+   * listed, never started again, its slot free), with a log line and a
+   * `failed` event. Crash-cycle restarts count too.
+   */
+  #restartAllowed(slot: WorkerSlot): boolean {
+    const { table } = this.#ctx;
+    const policy = slot.options.restart;
+    const now = Date.now();
+    const resetAfterMs = (policy?.backoff?.resetAfterSeconds ?? Infinity) * 1000;
+    const { allowed, restartsInWindow } = nextRestart(slot.entry.bgw_restart_time, policy, {
+      consecutive: 1,
+      recent: slot.restartTimes,
+    }, now);
+    if (!allowed) {
+      const { maxRestarts, withinSeconds } = policy!.intensity!;
+      const reason =
+        `restarted ${restartsInWindow} times within ${withinSeconds} s (restart.intensity allows ${maxRestarts})`;
+      this.#ctx.log("LOG", `background worker "${slot.entry.bgw_name}" will not be restarted: ${reason}`);
+      table.markFailed(slot);
+      this.#ctx.listeners.emit("worker", workerEvent(slot, "failed", { reason }));
+      return false;
+    }
+    table.recordRestart(slot, now, slot.lastRunMs < resetAfterMs);
+    return true;
+  }
+
+  /** Restart backoff: the n-th consecutive restart waits factor^(n-1) times the interval, capped. */
+  #backoffFactor(slot: WorkerSlot): number {
+    const backoff = slot.options.restart?.backoff;
+    if (!backoff || slot.entry.bgw_restart_time === 0) return 1;
+    const { delaySeconds } = nextRestart(slot.entry.bgw_restart_time, slot.options.restart, {
+      consecutive: slot.consecutiveRestarts,
+      recent: [],
+    }, Date.now());
+    return delaySeconds / slot.entry.bgw_restart_time;
   }
 
   /** Called whenever a process leaves: the last one finishes a stop or a crash cycle. */
@@ -100,6 +142,7 @@ export class ChildExits {
     // ResetBackgroundWorkerCrashTimes: restart at once, but forget what must never restart.
     for (const slot of ctx.table.inUse()) {
       ctx.restarts.cancel(slot);
+      if (slot.phase === "failed") continue;
       if (slot.terminate || slot.entry.bgw_restart_time === BGW_NEVER_RESTART) {
         ctx.forget(slot);
         ctx.notifier.notify(slot);

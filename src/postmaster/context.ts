@@ -56,7 +56,7 @@ export interface PostmasterContext {
   /** Start every worker whose time has come (the launcher). */
   maybeStartWorkers(): void;
   /** Register a validated dynamic worker (registrations). */
-  registerDynamic(entry: BackgroundWorkerEntry): BackgroundWorkerHandle | null;
+  registerDynamic(entry: BackgroundWorkerEntry, options: unknown): BackgroundWorkerHandle | null;
   /** Terminate the worker a handle names (registrations). */
   terminate(handle: BackgroundWorkerHandle): void;
   /** Unregister a slot and free it (registrations). */

@@ -90,10 +90,12 @@ export class Launcher {
       exit: (code, signal) => process && this.#handlers.exit(slot, process, code, signal),
     };
     try {
-      // A booted spare costs one message; otherwise boot a runtime now.
-      process = ctx.spares.take(events);
+      // A booted spare costs one message; otherwise boot a runtime now. A spare's environment and working
+      // directory are fixed when it boots, so a worker with its own takes a new process.
+      const { env, cwd } = slot.options;
+      process = env || cwd ? null : ctx.spares.take(events);
       if (process) process.send(start);
-      else process = ctx.adapter.spawn(start, events);
+      else process = ctx.adapter.spawn(start, events, env || cwd ? { env, cwd } : undefined);
     } catch (error) {
       ctx.log(
         "LOG",

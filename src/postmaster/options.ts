@@ -8,7 +8,9 @@
  */
 
 import type { RuntimeAdapter } from "../adapter.ts";
+import { errorText } from "../errors.ts";
 import type { LogLevel } from "../log_level.ts";
+import { checkWorkerOptions, type WorkerOptions } from "../worker_options.ts";
 import { type DatabaseClusterOption, validateDatabaseOption } from "./database_cluster.ts";
 import type { Postmaster } from "./postmaster.ts";
 
@@ -69,6 +71,8 @@ export interface PostmasterOptions {
    * that signal unless the application listens for it itself. Default true.
    */
   handleSignals?: boolean;
+  /** Options every worker gets unless its registration gives its own (field by field): see {@link WorkerOptions}. */
+  workerDefaults?: WorkerOptions;
 }
 
 /**
@@ -122,6 +126,7 @@ export interface CheckedOptions {
   spareWorkerProcesses: number;
   database: DatabaseClusterOption;
   handleSignals: boolean;
+  workerDefaults: Readonly<WorkerOptions>;
 }
 
 const KNOWN = [
@@ -136,6 +141,7 @@ const KNOWN = [
   "spareWorkerProcesses",
   "database",
   "handleSignals",
+  "workerDefaults",
 ] as const;
 
 /**
@@ -175,7 +181,16 @@ export function checkPostmasterOptions(options: unknown): CheckedOptions {
     spareWorkerProcesses: integerOption(given, "spareWorkerProcesses", 0, 0, 1024),
     database: validateDatabaseOption(given.database),
     handleSignals: booleanOption(given, "handleSignals", true),
+    workerDefaults: workerDefaultsOption(given.workerDefaults),
   };
+}
+
+function workerDefaultsOption(value: unknown): Readonly<WorkerOptions> {
+  try {
+    return checkWorkerOptions(value, "(workerDefaults)");
+  } catch (error) {
+    throw new TypeError(`workerDefaults: ${errorText(error)}`, { cause: error });
+  }
 }
 
 function integerOption(

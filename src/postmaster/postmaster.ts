@@ -14,6 +14,7 @@ import { type BackgroundWorkerHandle, requireHandle, type WorkerStatus } from ".
 import type { ShmemStruct } from "../shmem/attachment.ts";
 import type { LWLock } from "../shmem/lwlock.ts";
 import type { BackgroundWorker } from "../worker_spec.ts";
+import type { WorkerOptions } from "../worker_options.ts";
 import type { PostmasterContext } from "./context.ts";
 import type { PostmasterEvents, WorkerSummary } from "./events.ts";
 import { checkPostmasterOptions, type CorePostmasterOptions } from "./options.ts";
@@ -102,8 +103,8 @@ export class Postmaster {
    * });
    * ```
    */
-  registerBackgroundWorker(worker: BackgroundWorker): void {
-    this.#registrations.registerStatic(worker);
+  registerBackgroundWorker(worker: BackgroundWorker, options?: WorkerOptions): void {
+    this.#registrations.registerStatic(worker, options);
   }
 
   /**
@@ -190,8 +191,8 @@ export class Postmaster {
    * if (!handle) console.log("no free slot");
    * ```
    */
-  registerDynamicBackgroundWorker(worker: BackgroundWorker): BackgroundWorkerHandle | null {
-    return this.#registrations.registerDynamicFromApplication(worker);
+  registerDynamicBackgroundWorker(worker: BackgroundWorker, options?: WorkerOptions): BackgroundWorkerHandle | null {
+    return this.#registrations.registerDynamicFromApplication(worker, options);
   }
 
   /**

@@ -22,6 +22,7 @@ export type {
   EmbeddedDatabase,
   RuntimeAdapter,
   ShutdownSignal,
+  SpawnOptions,
   TimerId,
   WorkerProcess,
   WorkerProcessEvents,
@@ -37,4 +38,5 @@ export { SharedMemoryError } from "../shmem/mapper.ts";
 export type { DatabaseClusterOption } from "./database_cluster.ts";
 export type { WorkerEvent, WorkerEventBase } from "./events.ts";
 export type { ExitRecord, WorkerState } from "./slot_table.ts";
+export type { RestartPolicy, WorkerOptions } from "../worker_options.ts";
 export type { EmbeddedDatabaseOptions } from "../adapter.ts";

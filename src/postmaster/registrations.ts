@@ -12,6 +12,7 @@ import { BackgroundWorkerError, errorText } from "../errors.ts";
 import { type BackgroundWorkerHandle, requireHandle } from "../handle.ts";
 import { resolveLibrary } from "../library_path.ts";
 import { type BackgroundWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
+import { checkWorkerOptions, type WorkerOptions } from "../worker_options.ts";
 import type { PostmasterContext } from "./context.ts";
 import { workerEvent, type WorkerSummary } from "./events.ts";
 import { SlotTable, type WorkerSlot } from "./slot_table.ts";
@@ -43,9 +44,10 @@ export class Registrations {
   }
 
   /** A static worker: only before or during `start()`, and over the limit an error, as in PostgreSQL. */
-  registerStatic(worker: unknown): void {
+  registerStatic(worker: unknown, options?: unknown): void {
     const ctx = this.#ctx;
     const entry = validateBackgroundWorker(worker, { dynamic: false });
+    const checked = this.checkOptions(options, entry.bgw_name);
     if (!ctx.state.acceptsStaticWorkers) {
       throw new BackgroundWorkerError("must be registered in shared_preload_libraries", {
         worker: entry.bgw_name,
@@ -54,7 +56,7 @@ export class Registrations {
           "Register static workers before start() or from a _PG_init(); use registerDynamicBackgroundWorker afterwards.",
       });
     }
-    const slot = ctx.table.allocate(entry, false);
+    const slot = ctx.table.allocate(entry, false, checked);
     if (!slot) {
       throw new BackgroundWorkerError("too many background workers", {
         worker: entry.bgw_name,
@@ -67,9 +69,10 @@ export class Registrations {
   }
 
   /** A dynamic worker from the application: its `bgw_notify_pid` must name a process of this cluster. */
-  registerDynamicFromApplication(worker: unknown): BackgroundWorkerHandle | null {
+  registerDynamicFromApplication(worker: unknown, options?: unknown): BackgroundWorkerHandle | null {
     const ctx = this.#ctx;
     const entry = validateBackgroundWorker(worker, { dynamic: true });
+    const checked = this.checkOptions(options, entry.bgw_name);
     const notify = entry.bgw_notify_pid;
     if (notify !== 0 && notify !== ctx.adapter.pid && !ctx.table.byPid(notify)) {
       throw new BackgroundWorkerError("bgw_notify_pid names no process of this cluster", {
@@ -79,14 +82,33 @@ export class Registrations {
         detail: `Got ${notify}; it must be 0, the postmaster's pid (${ctx.adapter.pid}) or a running worker's pid.`,
       });
     }
-    return this.registerDynamic(entry);
+    return this.registerDynamic(entry, checked);
+  }
+
+  /**
+   * A worker's options, checked and merged over the postmaster's
+   * `workerDefaults` (each field of the registration's own replaces the
+   * default's); a `cwd` must exist.
+   */
+  checkOptions(options: unknown, worker: string): Readonly<WorkerOptions> {
+    const ctx = this.#ctx;
+    const merged = { ...ctx.options.workerDefaults, ...checkWorkerOptions(options, worker) };
+    if (merged.cwd !== undefined && ctx.adapter.directoryExists && !ctx.adapter.directoryExists(merged.cwd)) {
+      throw new BackgroundWorkerError("cwd is not a directory", {
+        worker,
+        field: "cwd",
+        code: "invalid_parameter_value",
+        detail: `No directory at "${merged.cwd.slice(0, 80)}".`,
+      });
+    }
+    return Object.freeze(merged);
   }
 
   /** A validated dynamic worker: null when every slot is taken or the cluster is stopping. */
-  registerDynamic(entry: BackgroundWorkerEntry): BackgroundWorkerHandle | null {
+  registerDynamic(entry: BackgroundWorkerEntry, options: Readonly<WorkerOptions> = {}): BackgroundWorkerHandle | null {
     const ctx = this.#ctx;
     if (!ctx.state.acceptsDynamicWorkers) return null;
-    const slot = ctx.table.allocate(entry, true);
+    const slot = ctx.table.allocate(entry, true, options);
     if (!slot) return null;
     this.#registered(slot);
     ctx.maybeStartWorkers();

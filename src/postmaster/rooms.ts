@@ -109,7 +109,8 @@ export function buildRooms(o: CheckedOptions): Rooms {
       fileExists: (path) => adapter.fileExists(path),
     }),
     maybeStartWorkers: () => room.launcher.maybeStartWorkers(),
-    registerDynamic: (entry) => room.registrations.registerDynamic(entry),
+    registerDynamic: (entry, options) =>
+      room.registrations.registerDynamic(entry, room.registrations.checkOptions(options, entry.bgw_name)),
     terminate: (handle) => room.registrations.terminate(handle),
     forget: (slot) => room.registrations.forget(slot),
     settle: (slot, outcome) => room.exits.settle(slot, outcome),

@@ -13,6 +13,7 @@ import { BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED } from "../constants.t
 import type { WorkerProcess } from "../adapter.ts";
 import type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
+import type { WorkerOptions } from "../worker_options.ts";
 
 /**
  * Where a registered worker is in its life. A free slot has no phase.
@@ -22,6 +23,8 @@ import type { BackgroundWorkerEntry } from "../worker_spec.ts";
  * - `running`: its process reported in; the handle answers `BGWH_STARTED`.
  * - `restart_wait`: it exited with code 1 (or crashed) and waits for its
  *   restart interval, or for crash reinitialization.
+ * - `failed`: its restart policy's intensity was exceeded: it is listed but
+ *   never started again, and its slot is free for a new registration.
  *
  * @example
  * ```ts
@@ -29,7 +32,7 @@ import type { BackgroundWorkerEntry } from "../worker_spec.ts";
  * const live = (phase: SlotPhase) => phase === "launching" || phase === "running";
  * ```
  */
-export type SlotPhase = "registered" | "launching" | "running" | "restart_wait";
+export type SlotPhase = "registered" | "launching" | "running" | "restart_wait" | "failed";
 
 /**
  * One slot in use, read-only outside this file. Its state, all of it:
@@ -50,6 +53,10 @@ export type SlotPhase = "registered" | "launching" | "running" | "restart_wait";
  * - `startedAt`: epoch ms its running process reported in; null when none runs.
  * - `lastExit`: how its last process ended, and when (epoch ms); null before any.
  * - `nextRestartAt`: epoch ms of a pending restart; null when none is pending.
+ * - `options`: the worker's options beyond PostgreSQL's struct (restart policy, env, cwd).
+ * - `lastRunMs`: how long its last process ran after reporting in.
+ * - `consecutiveRestarts`: restarts since it last ran long enough (restart backoff).
+ * - `restartTimes`: when it was restarted lately, epoch ms (restart intensity).
  *
  * @example
  * ```ts
@@ -73,6 +80,10 @@ export interface WorkerSlot {
   readonly startedAt: number | null;
   readonly lastExit: ExitRecord | null;
   readonly nextRestartAt: number | null;
+  readonly options: Readonly<WorkerOptions>;
+  readonly lastRunMs: number;
+  readonly consecutiveRestarts: number;
+  readonly restartTimes: readonly number[];
 }
 
 /**
@@ -140,8 +151,10 @@ export class SlotTable {
   }
 
   /** Take the lowest free slot for an entry, or return null when all are in use. */
-  allocate(entry: BackgroundWorkerEntry, dynamic: boolean): WorkerSlot | null {
-    const index = this.#slots.indexOf(null);
+  allocate(entry: BackgroundWorkerEntry, dynamic: boolean, options: Readonly<WorkerOptions> = {}): WorkerSlot | null {
+    // A failed worker stays listed, but its slot counts as free: a new registration takes it over.
+    let index = this.#slots.indexOf(null);
+    if (index < 0) index = this.#slots.findIndex((s) => s?.phase === "failed");
     if (index < 0) return null;
     const generation = ++this.#generations[index]!;
     const slot: MutableSlot = {
@@ -160,6 +173,10 @@ export class SlotTable {
       startedAt: null,
       lastExit: null,
       nextRestartAt: null,
+      options,
+      lastRunMs: 0,
+      consecutiveRestarts: 0,
+      restartTimes: [],
     };
     this.#slots[index] = slot;
     return slot;
@@ -213,6 +230,7 @@ export class SlotTable {
   processGone(slot: WorkerSlot, process: WorkerProcess, exit: ExitRecord): void {
     const s = this.#own(slot);
     if (s.process !== process) return;
+    s.lastRunMs = s.startedAt === null ? 0 : exit.at - s.startedAt;
     s.process = null;
     s.startedAt = null;
     s.lastExit = exit;
@@ -229,6 +247,21 @@ export class SlotTable {
   readyToStart(slot: WorkerSlot): void {
     const s = this.#own(slot);
     s.phase = "registered";
+    s.nextRestartAt = null;
+  }
+
+  /** A restart is on its way (at `at`, epoch ms); `streak` is false when the worker had run long enough to start the count anew. */
+  recordRestart(slot: WorkerSlot, at: number, streak: boolean): void {
+    const s = this.#own(slot);
+    s.consecutiveRestarts = streak ? s.consecutiveRestarts + 1 : 1;
+    // Enough history for any intensity window that matters; older entries cannot count.
+    s.restartTimes = [...s.restartTimes.slice(-999), at];
+  }
+
+  /** The restart policy gave up: listed as failed, its slot free for the next registration. */
+  markFailed(slot: WorkerSlot): void {
+    const s = this.#own(slot);
+    s.phase = "failed";
     s.nextRestartAt = null;
   }
 
@@ -271,6 +304,8 @@ export class SlotTable {
         return "waiting_restart";
       case "registered":
         return slot.everStarted ? "waiting_restart" : "not_yet_started";
+      case "failed":
+        return "failed";
     }
   }
 

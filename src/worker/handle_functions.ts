@@ -12,6 +12,7 @@ import { type BackgroundWorkerHandle, parseHandle, requireHandle, type WorkerSta
 import { type BackgroundWorker, encodeWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
 import { type Answer, request } from "./channel.ts";
 import { workerState } from "./state.ts";
+import { checkWorkerOptions, type WorkerOptions } from "../worker_options.ts";
 
 /**
  * Register a dynamic worker from this worker. Give `bgw_notify_pid:
@@ -27,9 +28,15 @@ import { workerState } from "./state.ts";
  */
 export async function registerDynamicBackgroundWorker(
   worker: BackgroundWorker,
+  options?: WorkerOptions,
 ): Promise<BackgroundWorkerHandle | null> {
   const entry = validateBackgroundWorker(worker, { dynamic: true });
-  const { value } = await request("register", { worker: encodeWorkerEntry(entry) });
+  // Checked here too, so a mistake is thrown where it was made; the postmaster checks again (its cwd, its defaults).
+  const checked = checkWorkerOptions(options, entry.bgw_name);
+  const { value } = await request("register", {
+    worker: encodeWorkerEntry(entry),
+    ...(options === undefined ? {} : { options: checked }),
+  });
   if (value === null) return null;
   const handle = parseHandle(value);
   if (!handle) throw new Error("registerDynamicBackgroundWorker: the postmaster answered with no handle");

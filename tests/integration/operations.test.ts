@@ -29,9 +29,12 @@ test("terminate that terminates, real processes: a worker whose signals stay blo
 });
 
 test("worker events and status, real processes: a worker that exits 1 is restarted, and says so", async () => {
-  const { pm, until } = realPostmaster();
+  const { pm, until, recheck } = realPostmaster();
   const events: WorkerEvent[] = [];
-  pm.on("worker", (event) => events.push(event));
+  pm.on("worker", (event) => {
+    events.push(event);
+    recheck();
+  });
   await pm.start();
   try {
     const handle = pm.registerDynamicBackgroundWorker(
@@ -63,6 +66,62 @@ test("status, real processes: a running worker's memory and CPU from /proc", {
     assert.ok(status.rssBytes !== null && status.rssBytes > 1_000_000, `rssBytes: ${status.rssBytes}`);
     assert.ok(status.cpuSeconds !== null && status.cpuSeconds >= 0, `cpuSeconds: ${status.cpuSeconds}`);
     assert.ok(status.startedAt !== null && status.startedAt <= Date.now());
+  } finally {
+    await pm.stop("immediate");
+  }
+});
+
+test("restart policy, real processes: backoff spaces the restarts, intensity fails the worker, with the reason", async () => {
+  const { pm, logs, until, recheck } = realPostmaster();
+  const events: WorkerEvent[] = [];
+  pm.on("worker", (event) => {
+    events.push(event);
+    recheck();
+  });
+  await pm.start();
+  try {
+    pm.registerDynamicBackgroundWorker(fixture("flapper", "exitWith", { bgw_main_arg: 1, bgw_restart_time: 0.1 }), {
+      restart: {
+        backoff: { factor: 2, maxSeconds: 0.4, resetAfterSeconds: 60 },
+        intensity: { maxRestarts: 4, withinSeconds: 60 },
+      },
+    });
+    await until("the worker to fail", () => events.some((e) => e.kind === "failed"), 30_000);
+    const scheduled = events.filter((e) => e.kind === "restart_scheduled");
+    const waits = scheduled.map((e) => e.kind === "restart_scheduled" ? e.restartAt - e.at : NaN);
+    assert.deepEqual(waits, [100, 200, 400, 400], "bgw_restart_time × 2^(n-1), at most 0.4 s");
+    // Each start came no sooner than its schedule said (and, as a bound for a hung test, within a few seconds).
+    const starts = events.filter((e) => e.kind === "started").map((e) => e.at);
+    assert.equal(starts.length, 5, "the first start and four restarts");
+    scheduled.forEach((e, i) => {
+      const restartAt = e.kind === "restart_scheduled" ? e.restartAt : NaN;
+      assert.ok(starts[i + 1]! >= restartAt - 5, `restart ${i + 1} came ${restartAt - starts[i + 1]!} ms early`);
+    });
+    assert.ok(
+      logs.some((l) => /background worker "flapper" will not be restarted: restarted 4 times within 60 s/.test(l)),
+    );
+    assert.equal(pm.backgroundWorkers()[0]!.state, "failed");
+  } finally {
+    await pm.stop("immediate");
+  }
+});
+
+test("env and cwd, real processes: the worker sees both; a cwd that does not exist is refused at registration", async () => {
+  const { pm, logs, until } = realPostmaster();
+  await pm.start();
+  try {
+    const dir = (await import("node:os")).tmpdir();
+    const real = (await import("node:fs")).realpathSync(dir);
+    pm.registerDynamicBackgroundWorker(fixture("placed", "reportEnvAndCwd", { bgw_library_name: OPS }), {
+      env: { BGW_TEST_MODE: "batch" },
+      cwd: dir,
+    });
+    await until("the report", () => logs.some((l) => l.startsWith("LOG:  mode=")));
+    assert.ok(logs.includes(`LOG:  mode=batch cwd=${real}`), logs.filter((l) => l.includes("mode=")).join("\n"));
+    assert.throws(
+      () => pm.registerDynamicBackgroundWorker(fixture("nowhere", "napper"), { cwd: "/no/such/directory" }),
+      /background worker "nowhere": cwd is not a directory/,
+    );
   } finally {
     await pm.stop("immediate");
   }
