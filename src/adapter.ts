@@ -31,6 +31,12 @@ export interface WorkerProcessEvents {
   protocolError(reason: string): void;
   /** The process is gone: its exit code, or the signal that killed it. */
   exit(code: number | null, signal: string | null): void;
+  /**
+   * One line the process wrote on its stdout or stderr, when the output is
+   * captured (`SpawnOptions.captureOutput`): well-formed text, without its
+   * newline; `cut` when the line was longer than 1 MiB and its rest dropped.
+   */
+  output?(stream: "stdout" | "stderr", line: string, cut: boolean): void;
 }
 
 /**
@@ -77,6 +83,8 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** The worker's working directory. */
   cwd?: string;
+  /** Read the process's stdout and stderr line by line into `WorkerProcessEvents.output`, instead of sharing the postmaster's. */
+  captureOutput?: boolean;
 }
 
 /** An opaque timer, as returned by {@link RuntimeAdapter.setTimer}. */

@@ -56,3 +56,25 @@ test("line reader: a chunk whose memory is reused after the call does not corrup
   r.push("def\n");
   assert.deepEqual(r.lines, ["abcdef"]);
 });
+
+test("cut mode: a line over the bound is cut there and its rest dropped; reading goes on; end() hands over a last line", () => {
+  const lines: [string, boolean][] = [];
+  const push = createLineReader(8, {
+    line: (text, cut) => lines.push([text, cut]),
+    overflow: () => assert.fail("no overflow in cut mode"),
+  }, "cut");
+  push(Buffer.from("short\n0123456789abc"));
+  push(Buffer.from("def\nnext\n"));
+  push(Buffer.from("x".repeat(100)));
+  push(Buffer.from("y".repeat(100) + "\nafter\nba"));
+  push(Buffer.from([0x64, 0xff]));
+  push.end();
+  assert.deepEqual(lines, [
+    ["short", false],
+    ["01234567", true],
+    ["next", false],
+    ["xxxxxxxx", true],
+    ["after", false],
+    ["bad\uFFFD", false],
+  ]);
+});

@@ -48,7 +48,7 @@ test("start path: the entry is rebuilt, published and reported before the librar
   assert.equal(workerState().postmasterPid, 1000);
 });
 
-test("start path: main's async work is awaited; a thrown error is logged at ERROR and exits 1", async () => {
+test("start path: main's async work is awaited; a thrown error is logged at ERROR with its stack, and exits 1", async () => {
   const port = bootWorker();
   port.module(LIBRARY, {
     main: async () => {
@@ -58,7 +58,10 @@ test("start path: main's async work is awaited; a thrown error is logged at ERRO
   });
   port.deliver(startMessage());
   assert.equal(await port.exited, 1);
-  assert.deepEqual(port.sentLogs, ["ERROR:  boom"]);
+  assert.equal(port.sentLogs.length, 1);
+  const [first, ...frames] = port.sentLogs[0]!.split("\n");
+  assert.equal(first, "ERROR:  boom");
+  assert.ok(frames.length > 0 && frames.every((line) => /^\s+at /.test(line)), port.sentLogs[0]);
 });
 
 test("start path: a library not found, not loadable, or without the function is FATAL with PostgreSQL's wording, exit 1", async () => {

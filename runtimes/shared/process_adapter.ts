@@ -57,6 +57,9 @@ const CHANNEL_FD = 3;
 /** The title of a spare process until it is given a worker (which then sets its own, where the runtime can). */
 const SPARE_TITLE = "bgworker: spare";
 
+/** The longest line of a worker's output handed over whole; longer ones are cut there (1 MiB). */
+const MAX_OUTPUT_LINE_BYTES = 1 << 20;
+
 /** Bytes of messages a worker may leave unread before it counts as broken. */
 const MAX_UNREAD_BYTES = 4 * MAX_MESSAGE_BYTES;
 
@@ -157,7 +160,7 @@ function spawnWorker(
     // Shown by ps from the first instant, and room for the worker to set the same title itself
     // (Node keeps a title within the length of its original command line; Bun cannot set one at all).
     argv0: start?.title ?? SPARE_TITLE,
-    stdio: ["ignore", "inherit", "inherit", "pipe"],
+    stdio: ["ignore", options.captureOutput ? "pipe" : "inherit", options.captureOutput ? "pipe" : "inherit", "pipe"],
     env: workerEnvironment({ ...command.env, ...options.env }),
     cwd: options.cwd,
     // Its own process group (and session): the postmaster signals the group, so what the worker spawned
@@ -193,6 +196,18 @@ function spawnWorker(
     close();
   };
 
+  for (const stream of options.captureOutput ? (["stdout", "stderr"] as const) : []) {
+    const pipe = child[stream];
+    if (!pipe) continue;
+    // Bounded: a line longer than MAX_OUTPUT_LINE_BYTES is cut there and the rest dropped, so a 10 MB line costs 1 MiB.
+    const reader = createLineReader(MAX_OUTPUT_LINE_BYTES, {
+      line: (text, cut) => events.output?.(stream, text, cut),
+      overflow: () => {},
+    }, "cut");
+    pipe.on("data", reader);
+    pipe.on("end", () => reader.end());
+    pipe.on("error", () => {});
+  }
   channel.on("error", () => {}); // EPIPE and the like: the close that follows says all.
   channel.on("close", close);
   channel.on(

@@ -13,7 +13,7 @@ import { BackgroundWorkerError } from "../errors.ts";
 import { parseWorkerMessage, type RequestMessage, toWireError } from "../protocol.ts";
 import { decodeWorkerEntry } from "../worker_spec.ts";
 import type { PostmasterContext } from "./context.ts";
-import { workerEvent } from "./events.ts";
+import { identityOf, workerEvent } from "./events.ts";
 import { SlotTable, type WorkerSlot } from "./slot_table.ts";
 
 /**
@@ -50,7 +50,7 @@ export class ChannelRequests {
         ctx.listeners.emit("worker", workerEvent(slot, "started", { pid: process.pid }));
         return;
       case "log":
-        return ctx.log(message.level, message.message);
+        return ctx.log(message.level, message.message, { worker: identityOf(slot, process.pid), stream: "elog" });
       case "ready":
         return; // a cold-started worker's runtime booted: "started" follows
       case "request":

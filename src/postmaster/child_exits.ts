@@ -11,7 +11,7 @@ import { BGW_NEVER_RESTART } from "../constants.ts";
 import { nextRestart } from "../worker_options.ts";
 import { decideExit, type ExitDecision } from "./exit_policy.ts";
 import type { PostmasterContext } from "./context.ts";
-import { workerEvent } from "./events.ts";
+import { identityOf, workerEvent } from "./events.ts";
 import type { WorkerSlot } from "./slot_table.ts";
 
 /**
@@ -55,7 +55,7 @@ export class ChildExits {
       `background worker "${slot.entry.bgw_type}" (PID ${process.pid})`,
       slot.entry.bgw_type,
     );
-    for (const line of decision.log) this.#ctx.log(line.level, line.message);
+    for (const line of decision.log) this.#ctx.log(line.level, line.message, { worker: identityOf(slot, process.pid) });
     // Notifications meant for the dead process have nowhere to go (BackgroundWorkerStopNotifications).
     table.stopNotificationsTo(process.pid);
     if (decision.crash) this.#beginCrashCycle();

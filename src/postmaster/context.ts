@@ -17,7 +17,7 @@ import type { PostmasterEvents } from "./events.ts";
 import type { KillTimer } from "./kill_timer.ts";
 import type { LiveProcesses } from "./live_processes.ts";
 import type { Notifier } from "./notifier.ts";
-import type { CheckedOptions } from "./options.ts";
+import type { CheckedOptions, LogContext } from "./options.ts";
 import type { PostmasterState } from "./pm_state.ts";
 import type { SlotTimers } from "./slot_timers.ts";
 import type { ClusterSegment } from "./shared_memory.ts";
@@ -50,7 +50,7 @@ export interface PostmasterContext {
   readonly database: DatabaseCluster;
   readonly listeners: Listeners<PostmasterEvents>;
   /** Log through the user's logger; a logger that throws is ignored. */
-  log(level: LogLevel, message: string): void;
+  log(level: LogLevel, message: string, context?: LogContext): void;
   /** Where bare library names are looked up. */
   lookup(): LibraryLookup;
   /** Start every worker whose time has come (the launcher). */

@@ -7,6 +7,7 @@
 
 import type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
 import type { WorkerNotification } from "./notifier.ts";
+import type { WorkerIdentity } from "./options.ts";
 import { type ExitRecord, SlotTable, type WorkerSlot, type WorkerState } from "./slot_table.ts";
 
 /**
@@ -77,6 +78,20 @@ export type WorkerEvent =
   | (WorkerEventBase & { kind: "restart_scheduled"; restartAt: number })
   | (WorkerEventBase & { kind: "failed"; reason: string })
   | (WorkerEventBase & { kind: "unregistered" });
+
+/**
+ * Who a log line is about: the slot's worker, with its process's pid when it has one.
+ *
+ * @example
+ * ```ts
+ * import { identityOf } from "./events.ts";
+ * declare const slot: import("./slot_table.ts").WorkerSlot;
+ * const context = { worker: identityOf(slot, 1234) };
+ * ```
+ */
+export function identityOf(slot: WorkerSlot, pid: number | null = slot.process?.pid ?? null): WorkerIdentity {
+  return { name: slot.entry.bgw_name, type: slot.entry.bgw_type, pid, slot: slot.slot, generation: slot.generation };
+}
 
 /** A worker event's own fields, by kind: what {@link workerEvent} adds to the common ones. */
 type EventFields<K extends WorkerEvent["kind"]> = Omit<

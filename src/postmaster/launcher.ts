@@ -14,6 +14,7 @@ import { resolveLibrary } from "../library_path.ts";
 import type { StartMessage } from "../protocol.ts";
 import { encodeWorkerEntry, processTitle } from "../worker_spec.ts";
 import type { PostmasterContext } from "./context.ts";
+import { identityOf } from "./events.ts";
 import type { WorkerSlot } from "./slot_table.ts";
 
 /**
@@ -88,6 +89,12 @@ export class Launcher {
       message: (message) => process && this.#handlers.message(slot, process, message),
       protocolError: (reason) => process && this.#handlers.protocolError(slot, process, reason),
       exit: (code, signal) => process && this.#handlers.exit(slot, process, code, signal),
+      output: (stream, line, cut) =>
+        process &&
+        ctx.log("LOG", cut ? `${line} [cut: the line was longer than 1 MiB]` : line, {
+          worker: identityOf(slot, process.pid),
+          stream,
+        }),
     };
     try {
       // A booted spare costs one message; otherwise boot a runtime now. A spare's environment and working
@@ -95,7 +102,11 @@ export class Launcher {
       const { env, cwd } = slot.options;
       process = env || cwd ? null : ctx.spares.take(events);
       if (process) process.send(start);
-      else process = ctx.adapter.spawn(start, events, env || cwd ? { env, cwd } : undefined);
+      else {process = ctx.adapter.spawn(start, events, {
+          env,
+          cwd,
+          captureOutput: ctx.options.workerOutput === "logger",
+        });}
     } catch (error) {
       ctx.log(
         "LOG",
@@ -108,6 +119,6 @@ export class Launcher {
     }
     ctx.table.launched(slot, process);
     ctx.processes.add(process);
-    ctx.log("DEBUG1", `starting background worker process "${slot.entry.bgw_name}"`);
+    ctx.log("DEBUG1", `starting background worker process "${slot.entry.bgw_name}"`, { worker: identityOf(slot) });
   }
 }

@@ -15,15 +15,57 @@ import { type DatabaseClusterOption, validateDatabaseOption } from "./database_c
 import type { Postmaster } from "./postmaster.ts";
 
 /**
- * Receives every log line, with PostgreSQL's wording, before formatting.
+ * Which worker a log line is about or from.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerIdentity } from "bgworker";
+ * const who = (w: WorkerIdentity) => `${w.name} [${w.pid}] slot ${w.slot}.${w.generation}`;
+ * ```
+ */
+export interface WorkerIdentity {
+  /** Its `bgw_name`. */
+  name: string;
+  /** Its `bgw_type`. */
+  type: string;
+  /** Its process id, or null when no process is meant. */
+  pid: number | null;
+  /** Its slot. */
+  slot: number;
+  /** The slot's generation: with `slot`, its handle. */
+  generation: number;
+}
+
+/**
+ * What a log line is about, for a logger to filter or format on.
+ *
+ * @example
+ * ```ts
+ * import type { LogContext } from "bgworker";
+ * const fromWorker = (context?: LogContext) => context?.stream !== undefined;
+ * ```
+ */
+export interface LogContext {
+  /** The worker the line is about or from. */
+  worker?: WorkerIdentity;
+  /** Set when the worker itself wrote the line: on its stdout or stderr, or with `elog`. */
+  stream?: "stdout" | "stderr" | "elog";
+}
+
+/**
+ * Receives every log line, with PostgreSQL's wording, before formatting,
+ * and for a line about or from a worker, which one. A two-argument logger
+ * works as it did.
  *
  * @example
  * ```ts
  * import type { Logger } from "bgworker";
- * const quiet: Logger = (level, message) => { if (level !== "DEBUG1") console.error(message); };
+ * const quiet: Logger = (level, message, context) => {
+ *   if (level !== "DEBUG1") console.error(context?.worker ? `[${context.worker.name}] ${message}` : message);
+ * };
  * ```
  */
-export type Logger = (level: LogLevel, message: string) => void;
+export type Logger = (level: LogLevel, message: string, context?: LogContext) => void;
 
 /**
  * Options of the {@link Postmaster}.
@@ -71,6 +113,12 @@ export interface PostmasterOptions {
    * that signal unless the application listens for it itself. Default true.
    */
   handleSignals?: boolean;
+  /**
+   * Where a worker's stdout and stderr go: `"logger"` (the default) reads
+   * them line by line into the logger, with the worker named; `"inherit"`
+   * shares the application's.
+   */
+  workerOutput?: "logger" | "inherit";
   /** Options every worker gets unless its registration gives its own (field by field): see {@link WorkerOptions}. */
   workerDefaults?: WorkerOptions;
 }
@@ -127,6 +175,7 @@ export interface CheckedOptions {
   database: DatabaseClusterOption;
   handleSignals: boolean;
   workerDefaults: Readonly<WorkerOptions>;
+  workerOutput: "logger" | "inherit";
 }
 
 const KNOWN = [
@@ -142,6 +191,7 @@ const KNOWN = [
   "database",
   "handleSignals",
   "workerDefaults",
+  "workerOutput",
 ] as const;
 
 /**
@@ -182,7 +232,16 @@ export function checkPostmasterOptions(options: unknown): CheckedOptions {
     database: validateDatabaseOption(given.database),
     handleSignals: booleanOption(given, "handleSignals", true),
     workerDefaults: workerDefaultsOption(given.workerDefaults),
+    workerOutput: workerOutputOption(given.workerOutput),
   };
+}
+
+function workerOutputOption(value: unknown): "logger" | "inherit" {
+  if (value === undefined) return "logger";
+  if (value !== "logger" && value !== "inherit") {
+    throw new TypeError(`workerOutput must be "logger" or "inherit"; got ${describeValue(value)}`);
+  }
+  return value;
 }
 
 function workerDefaultsOption(value: unknown): Readonly<WorkerOptions> {

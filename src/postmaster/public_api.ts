@@ -31,7 +31,7 @@ export type { StartMessage, WorkerDatabase, WorkerSharedMemory } from "../protoc
 export type { SegmentLocation } from "../shmem/attachment.ts";
 export type { SharedMemoryMapper } from "../shmem/mapper.ts";
 export { Postmaster as CorePostmaster } from "./postmaster.ts";
-export type { CorePostmasterOptions, PostmasterConstructor } from "./options.ts";
+export type { CorePostmasterOptions, LogContext, PostmasterConstructor, WorkerIdentity } from "./options.ts";
 export type { ShmemStruct } from "../shmem/attachment.ts";
 export type { LWLock, LWLockMode } from "../shmem/lwlock.ts";
 export { SharedMemoryError } from "../shmem/mapper.ts";

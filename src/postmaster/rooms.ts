@@ -18,7 +18,7 @@ import { KillTimer } from "./kill_timer.ts";
 import { Launcher } from "./launcher.ts";
 import { LiveProcesses } from "./live_processes.ts";
 import { Notifier } from "./notifier.ts";
-import type { CheckedOptions } from "./options.ts";
+import type { CheckedOptions, LogContext } from "./options.ts";
 import { PostmasterState } from "./pm_state.ts";
 import { Registrations } from "./registrations.ts";
 import { SlotTimers } from "./slot_timers.ts";
@@ -55,12 +55,16 @@ export interface Rooms {
  */
 export function buildRooms(o: CheckedOptions): Rooms {
   const adapter = o.adapter;
-  const logger = o.logger ?? ((level: LogLevel, message: string) => {
-    if (level !== "DEBUG1") adapter.writeLog(`${level}:  ${message}`);
+  const logger = o.logger ?? ((level: LogLevel, message: string, context?: LogContext) => {
+    if (level === "DEBUG1") return;
+    // PostgreSQL's log_line_prefix idea: a line a worker wrote says whose it is.
+    const worker = context?.stream ? context.worker : undefined;
+    adapter.writeLog(worker ? `${level}:  [${worker.pid}] ${worker.name}: ${message}` : `${level}:  ${message}`);
   });
-  const log = (level: LogLevel, message: string) => {
+  const log = (level: LogLevel, message: string, context?: LogContext) => {
     try {
-      logger(level, message);
+      if (context) logger(level, message, context);
+      else logger(level, message);
     } catch {
       // A broken logger must not take the postmaster down with it.
     }
@@ -93,6 +97,7 @@ export function buildRooms(o: CheckedOptions): Rooms {
     spares: new SparePool(o.spareWorkerProcesses, {
       adapter,
       log,
+      spawnOptions: { captureOutput: o.workerOutput === "logger" },
       onSpareGone: () => room.exits.checkAllGone(),
       // Loading the runtime's foreign function interface costs a spare CPU (10 ms on Node 20): only worth it
       // once this cluster has shown it runs workers that map shared memory.

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../adapter.ts";
+import type { RuntimeAdapter, SpawnOptions, WorkerProcess, WorkerProcessEvents } from "../adapter.ts";
 import type { LogLevel } from "../log_level.ts";
 import { errorText } from "../errors.ts";
 import type { PingMessage } from "../protocol.ts";
@@ -45,6 +45,8 @@ export interface SparePoolHost {
   hasSharedMemory(): boolean;
   /** Whether spares may be started now (the postmaster runs). */
   mayRefill(): boolean;
+  /** How spares are spawned (whether their output is captured). */
+  spawnOptions?: SpawnOptions;
 }
 
 /**
@@ -145,7 +147,11 @@ export class SparePool {
         protocolError: (reason) =>
           spare.owner ? spare.owner.protocolError(reason) : this.#onIdleViolation(spare, reason),
         exit: (code, signal) => spare.owner ? spare.owner.exit(code, signal) : this.#onIdleExit(spare, code, signal),
-      });
+        output: (stream, line, cut) =>
+          spare.owner
+            ? spare.owner.output?.(stream, line, cut)
+            : this.#host.log("LOG", `spare worker process (PID ${spare.process.pid}) wrote on its ${stream}: ${line}`),
+      }, this.#host.spawnOptions);
     } catch (error) {
       this.#host.log("LOG", `could not fork spare worker process: ${errorText(error)}`);
       this.#respawnLater();

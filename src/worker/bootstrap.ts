@@ -135,7 +135,8 @@ async function startWorker(
   } catch (error) {
     // main called procExit and threw on the way out: the code it gave stands.
     if (state.exitCode !== null) return;
-    await elog("ERROR", errorText(error));
+    // The message first (PostgreSQL's ERROR line), then where it came from; the postmaster adds whose it is.
+    await elog("ERROR", errorWithStack(error));
     return void exitWorker(1);
   }
   exitWorker(0);
@@ -145,4 +146,12 @@ function fatal(message: string): void {
   // exit waits for the line to be written.
   void elog("FATAL", message);
   exitWorker(1);
+}
+
+/** An error's message, then the frames of its stack (the stack's own first line repeats the message). */
+function errorWithStack(error: unknown): string {
+  const text = errorText(error);
+  const stack = error instanceof Error && typeof error.stack === "string" ? error.stack : "";
+  const frames = stack.split("\n").filter((line) => /^\s+at /.test(line));
+  return frames.length ? `${text}\n${frames.join("\n")}` : text;
 }

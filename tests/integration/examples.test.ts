@@ -31,7 +31,10 @@ test("example hello.ts: a static and a dynamic worker, a handle, a wait and a te
 test("example supervision.ts: a failing worker restarts after its interval; a shared-memory crash restarts the others", async () => {
   const { code, output } = await runExample("supervision.ts");
   assert.equal(code, 0, output);
-  assert.ok((output.match(/ERROR: {2}lost the connection to an upstream service/g)?.length ?? 0) >= 2, output);
+  assert.ok(
+    (output.match(/ERROR: {2}lost the connection to an upstream service/g)?.length ?? 0) >= 2,
+    output,
+  );
   assert.match(output, /LOG: {2}terminating any other active server processes/);
   assert.match(output, /LOG: {2}all server processes terminated; reinitializing/);
   assert.equal(output.match(/steady \(PID \d+\) is up/g)?.length, 2, output);
