@@ -2,9 +2,19 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { test } from "node:test";
 import { BGWH_STOPPED, type LogContext, type WorkerEvent } from "../../mod.ts";
-import { fixture, realPostmaster } from "../helpers/real_postmaster.ts";
+import { fixture, type Harness, realPostmaster } from "../helpers/real_postmaster.ts";
 
 const OPS = new URL("../fixtures/ops_workers.ts", import.meta.url).href;
+
+/** Every worker event the postmaster emits, each one also waking the harness's pending waits. */
+function recordEvents({ pm, recheck }: Harness): WorkerEvent[] {
+  const events: WorkerEvent[] = [];
+  pm.on("worker", (event) => {
+    events.push(event);
+    recheck();
+  });
+  return events;
+}
 
 test("terminate that terminates, real processes: a worker whose signals stay blocked is warned about and killed", async () => {
   const { pm, logs } = realPostmaster({ stopTimeoutMs: 300 });
@@ -29,12 +39,9 @@ test("terminate that terminates, real processes: a worker whose signals stay blo
 });
 
 test("worker events and status, real processes: a worker that exits 1 is restarted, and says so", async () => {
-  const { pm, until, recheck } = realPostmaster();
-  const events: WorkerEvent[] = [];
-  pm.on("worker", (event) => {
-    events.push(event);
-    recheck();
-  });
+  const harness = realPostmaster();
+  const { pm, until } = harness;
+  const events = recordEvents(harness);
   await pm.start();
   try {
     const handle = pm.registerDynamicBackgroundWorker(
@@ -72,12 +79,9 @@ test("status, real processes: a running worker's memory and CPU from /proc", {
 });
 
 test("restart policy, real processes: backoff spaces the restarts, intensity fails the worker, with the reason", async () => {
-  const { pm, logs, until, recheck } = realPostmaster();
-  const events: WorkerEvent[] = [];
-  pm.on("worker", (event) => {
-    events.push(event);
-    recheck();
-  });
+  const harness = realPostmaster();
+  const { pm, logs, until } = harness;
+  const events = recordEvents(harness);
   await pm.start();
   try {
     pm.registerDynamicBackgroundWorker(fixture("flapper", "exitWith", { bgw_main_arg: 1, bgw_restart_time: 0.1 }), {
