@@ -85,6 +85,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Read the process's stdout and stderr line by line into `WorkerProcessEvents.output`, instead of sharing the postmaster's. */
   captureOutput?: boolean;
+  /** The runtime's heap limit for this process, in MiB (the worker option `memoryLimitMb`). */
+  heapLimitMb?: number;
 }
 
 /** An opaque timer, as returned by {@link RuntimeAdapter.setTimer}. */
@@ -136,6 +138,12 @@ export interface RuntimeAdapter {
    * (Linux's /proc); null otherwise. Cheap enough for every status call.
    */
   processUsage?(pid: number): { rssBytes: number; cpuSeconds: number } | null;
+  /**
+   * The signal a worker started with `SpawnOptions.heapLimitMb` dies by when
+   * its heap reaches that limit (V8 aborts: SIGABRT on Node, SIGTRAP on
+   * Deno); absent where the runtime has no hard heap limit (Bun).
+   */
+  readonly heapLimitSignal?: string;
   /** Whether a process exists (signal 0); used to find what killed postmasters left. Without it, every process counts as alive. */
   processExists?(pid: number): boolean;
   /**

@@ -43,7 +43,7 @@ export interface RestartPolicy {
  * @example
  * ```ts
  * import type { WorkerOptions } from "bgworker";
- * const options: WorkerOptions = { restart: { intensity: { maxRestarts: 3, withinSeconds: 10 } }, env: { MODE: "batch" } };
+ * const options: WorkerOptions = { restart: { intensity: { maxRestarts: 3, withinSeconds: 10 } }, memoryLimitMb: 512 };
  * ```
  */
 export interface WorkerOptions {
@@ -53,9 +53,14 @@ export interface WorkerOptions {
   env?: Record<string, string>;
   /** The worker's working directory (must exist); relative library paths still resolve against the postmaster's. */
   cwd?: string;
+  /**
+   * A memory bound in MiB (a positive whole number): the runtime's heap limit is set to it when the worker
+   * starts, and a worker whose resident memory passes it is stopped and restarted as after exit code 1.
+   */
+  memoryLimitMb?: number;
 }
 
-const OPTION_FIELDS = ["restart", "env", "cwd"];
+const OPTION_FIELDS = ["restart", "env", "cwd", "memoryLimitMb"];
 
 /**
  * Check worker options (each field read once) and return a frozen copy.
@@ -101,6 +106,13 @@ export function checkWorkerOptions(options: unknown, worker: string): Readonly<W
       fail("cwd", "cwd must be a non-empty path");
     }
     checked.cwd = snapshot.cwd as string;
+  }
+  if (snapshot.memoryLimitMb !== undefined) {
+    const limit = snapshot.memoryLimitMb;
+    if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit < 1) {
+      fail("memoryLimitMb", "memoryLimitMb must be a positive whole number of MiB");
+    }
+    checked.memoryLimitMb = limit as number;
   }
   return Object.freeze(checked);
 }

@@ -7,9 +7,7 @@ import { fakePostmaster, FakeRuntime, worker } from "./helpers/fake_runtime.ts";
 
 /** A fake runtime whose processes report memory and CPU, as Linux's /proc would. */
 class MeasuringRuntime extends FakeRuntime {
-  processUsage(pid: number): { rssBytes: number; cpuSeconds: number } | null {
-    return { rssBytes: pid * 1024, cpuSeconds: 0.25 };
-  }
+  override processUsage = (pid: number) => ({ rssBytes: pid * 1024, cpuSeconds: 0.25 });
 }
 
 test("worker events: registered, started, exited, restart_scheduled, started again, then exited and unregistered", async () => {

@@ -8,6 +8,7 @@
  */
 
 import process from "node:process";
+import type { SpawnOptions } from "../../src/adapter.ts";
 import { bootstrapPath } from "../shared/bootstrap_path.ts";
 import type { WorkerCommand } from "../shared/worker_command.ts";
 
@@ -20,6 +21,11 @@ import type { WorkerCommand } from "../shared/worker_command.ts";
  * const { execPath, args } = bunWorkerCommand(); // ["/usr/local/bin/bun", [".../worker_main.ts"]]
  * ```
  */
-export function bunWorkerCommand(): WorkerCommand {
-  return { execPath: process.execPath, args: [bootstrapPath()] };
+export function bunWorkerCommand(_start?: unknown, options: SpawnOptions = {}): WorkerCommand {
+  // JavaScriptCore has no hard heap limit. Its nearest: told the machine has only this much memory, its
+  // collector sizes the heap to it; the postmaster's check of the worker's resident memory is the bound.
+  const env = options.heapLimitMb === undefined
+    ? undefined
+    : { BUN_JSC_forceRAMSize: String(options.heapLimitMb * 1024 * 1024) };
+  return { execPath: process.execPath, args: [bootstrapPath()], env };
 }

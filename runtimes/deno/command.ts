@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { SpawnOptions } from "../../src/adapter.ts";
 import { bootstrapPath } from "../shared/bootstrap_path.ts";
 import type { WorkerCommand } from "../shared/worker_command.ts";
 import { denoResolutionFlags, ownCommandLine } from "./config_flags.ts";
@@ -40,7 +41,7 @@ export function denoPermissionFlags(granted: (name: string) => boolean): string[
 }
 
 /**
- * How to start a worker on Deno.
+ * How to start a worker on Deno. A heap limit becomes V8's old-space limit.
  *
  * @example
  * ```ts
@@ -48,7 +49,7 @@ export function denoPermissionFlags(granted: (name: string) => boolean): string[
  * const { execPath, args } = denoWorkerCommand();
  * ```
  */
-export function denoWorkerCommand(): WorkerCommand {
+export function denoWorkerCommand(_start?: unknown, options: SpawnOptions = {}): WorkerCommand {
   const deno = (globalThis as unknown as { Deno: DenoGlobal }).Deno;
   const flags = denoPermissionFlags((name) => {
     try {
@@ -57,7 +58,11 @@ export function denoWorkerCommand(): WorkerCommand {
       return false; // a permission name this Deno does not know
     }
   });
-  return { execPath: deno.execPath(), args: ["run", "--no-prompt", ...flags, ...resolutionFlags(), bootstrapPath()] };
+  const heapLimit = options.heapLimitMb === undefined ? [] : [`--v8-flags=--max-old-space-size=${options.heapLimitMb}`];
+  return {
+    execPath: deno.execPath(),
+    args: ["run", "--no-prompt", ...heapLimit, ...flags, ...resolutionFlags(), bootstrapPath()],
+  };
 }
 
 let cachedResolutionFlags: string[] | null = null;

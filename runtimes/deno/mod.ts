@@ -39,7 +39,8 @@ export class Postmaster extends CorePostmaster {
   constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
     super({
       ...options,
-      adapter: options.adapter ?? createProcessAdapter(denoWorkerCommand, { startEmbeddedDatabase }),
+      adapter: options.adapter ??
+        createProcessAdapter(denoWorkerCommand, { startEmbeddedDatabase, heapLimitSignal: "SIGTRAP" }),
     });
   }
 }

@@ -7,6 +7,7 @@
  */
 
 import process from "node:process";
+import type { SpawnOptions } from "../../src/adapter.ts";
 import type { StartMessage } from "../../src/protocol.ts";
 import { bootstrapPath } from "../shared/bootstrap_path.ts";
 import type { WorkerCommand } from "../shared/worker_command.ts";
@@ -63,7 +64,8 @@ function tsxLoader(): string | null {
 }
 
 /**
- * How to start a worker on Node; `null` for a spare.
+ * How to start a worker on Node; `null` for a spare. A heap limit becomes
+ * V8's old-space limit.
  *
  * @example
  * ```ts
@@ -71,8 +73,9 @@ function tsxLoader(): string | null {
  * const { execPath, args } = nodeWorkerCommand(null); // a spare's: it can take a TypeScript worker later
  * ```
  */
-export function nodeWorkerCommand(start: StartMessage | null): WorkerCommand {
+export function nodeWorkerCommand(start: StartMessage | null, options: SpawnOptions = {}): WorkerCommand {
   const flags = loaderFlags(process.execArgv);
+  if (options.heapLimitMb !== undefined) flags.unshift(`--max-old-space-size=${options.heapLimitMb}`);
   const bootstrap = bootstrapPath();
   // A spare (no start yet) may be given a TypeScript worker: it must be able to run one.
   const needsTypeScript = /\.m?ts$/.test(bootstrap) || start === null || /\.m?ts$/.test(start.libraryUrl ?? "");

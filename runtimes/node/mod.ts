@@ -37,7 +37,8 @@ export class Postmaster extends CorePostmaster {
   constructor(options: PostmasterOptions & { adapter?: RuntimeAdapter } = {}) {
     super({
       ...options,
-      adapter: options.adapter ?? createProcessAdapter(nodeWorkerCommand, { startEmbeddedDatabase }),
+      adapter: options.adapter ??
+        createProcessAdapter(nodeWorkerCommand, { startEmbeddedDatabase, heapLimitSignal: "SIGABRT" }),
     });
   }
 }

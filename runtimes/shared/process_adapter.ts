@@ -45,6 +45,8 @@ import type { WorkerCommand } from "./worker_command.ts";
 export interface ProcessAdapterCapabilities {
   /** Start the embedded PostgreSQL cluster; without it, only a `database.url` serves workers. */
   startEmbeddedDatabase?: (options: EmbeddedDatabaseOptions) => Promise<EmbeddedDatabase>;
+  /** The signal the runtime dies by when a worker reaches its heap limit (`RuntimeAdapter.heapLimitSignal`). */
+  heapLimitSignal?: string;
 }
 
 /**
@@ -82,14 +84,14 @@ const DRAIN_AFTER_EXIT_MS = 200;
  * ```
  */
 export function createProcessAdapter(
-  command: (start: StartMessage | null) => WorkerCommand,
+  command: (start: StartMessage | null, options: SpawnOptions) => WorkerCommand,
   capabilities: ProcessAdapterCapabilities = {},
 ): RuntimeAdapter {
   return {
     pid: process.pid,
     setTimer: (ms, callback) => setTimeout(callback, ms),
     clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
-    spawn: (start, events, options) => spawnWorker(command(start), start, events, options),
+    spawn: (start, events, options = {}) => spawnWorker(command(start, options), start, events, options),
     directoryExists: (path) => {
       try {
         return statSync(path).isDirectory();
@@ -112,6 +114,7 @@ export function createProcessAdapter(
     processUsage,
     atExit,
     startEmbeddedDatabase: capabilities.startEmbeddedDatabase,
+    heapLimitSignal: capabilities.heapLimitSignal,
     catchShutdownSignals(handler) {
       const listeners = SHUTDOWN_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
       for (const [signal, listener] of listeners) process.on(signal, listener);

@@ -41,6 +41,9 @@ export class ChildExits {
     this.#ctx.terminations.cancel(slot);
     table.processGone(slot, process, { code, signal, at: Date.now() });
     this.#ctx.listeners.emit("worker", workerEvent(slot, "exited", { pid: process.pid, code, signal }));
+    // Past its memory limit (stopped by the memory check, or ended by its own heap limit): no crash, whatever
+    // the signal; restarted as after exit code 1.
+    const overLimit = this.#overMemoryLimit(slot, process, signal);
     const decision = decideExit(
       {
         code,
@@ -48,7 +51,7 @@ export class ChildExits {
         flags: slot.entry.bgw_flags,
         restartTime: slot.entry.bgw_restart_time,
         terminate: slot.terminate,
-        killedByPostmaster: slot.killedByPostmaster,
+        killedByPostmaster: slot.killedByPostmaster || overLimit,
         shuttingDown: state.shutdownMode !== null,
         crashCycle: state.current === "crash",
       },
@@ -61,6 +64,24 @@ export class ChildExits {
     if (decision.crash) this.#beginCrashCycle();
     this.settle(slot, decision.outcome);
     this.checkAllGone();
+  }
+
+  /**
+   * Whether the process ended for passing its worker's `memoryLimitMb`: the
+   * memory check stopped it, or it died by the signal its runtime raises at
+   * the heap limit (said here, since the runtime's own words may have gone
+   * to an inherited stderr).
+   */
+  #overMemoryLimit(slot: WorkerSlot, process: WorkerProcess, signal: string | null): boolean {
+    if (slot.overMemoryLimit) return true;
+    const limitMb = slot.options.memoryLimitMb;
+    if (limitMb === undefined || signal === null || signal !== this.#ctx.adapter.heapLimitSignal) return false;
+    this.#ctx.log(
+      "LOG",
+      `background worker "${slot.entry.bgw_name}" (PID ${process.pid}) reached its heap limit (memoryLimitMb ${limitMb}); counted as exit code 1`,
+      { worker: identityOf(slot, process.pid) },
+    );
+    return true;
   }
 
   /** What becomes of a slot whose process is gone (or never came): then its notify pid and waiters are told. */

@@ -63,6 +63,8 @@ export interface PostmasterContext {
   forget(slot: WorkerSlot): void;
   /** Settle what becomes of a slot whose process is gone or never came (exits). */
   settle(slot: WorkerSlot, outcome: "unregister" | "restart_after_interval" | "restart_after_crash_cycle"): void;
+  /** The memory check of workers with `memoryLimitMb` (memory limits): run it while one runs, cancel it at stop. */
+  readonly memoryChecks: { watch(): void; cancel(): void };
   /** Every process is gone: finish a stop or a crash cycle (exits). */
   checkAllGone(): void;
   /** End the postmaster (shutdown). */

@@ -97,16 +97,15 @@ export class Launcher {
         }),
     };
     try {
-      // A booted spare costs one message; otherwise boot a runtime now. A spare's environment and working
-      // directory are fixed when it boots, so a worker with its own takes a new process.
-      const { env, cwd } = slot.options;
-      process = env || cwd ? null : ctx.spares.take(events);
+      // A booted spare costs one message; otherwise boot a runtime now. A spare's environment, working
+      // directory and heap limit are fixed when it boots, so a worker with its own takes a new process.
+      const { env, cwd, memoryLimitMb } = slot.options;
+      process = env || cwd || memoryLimitMb ? null : ctx.spares.take(events);
       if (process) process.send(start);
-      else {process = ctx.adapter.spawn(start, events, {
-          env,
-          cwd,
-          captureOutput: ctx.options.workerOutput === "logger",
-        });}
+      else {
+        const captureOutput = ctx.options.workerOutput === "logger";
+        process = ctx.adapter.spawn(start, events, { env, cwd, captureOutput, heapLimitMb: memoryLimitMb });
+      }
     } catch (error) {
       ctx.log(
         "LOG",
@@ -119,6 +118,7 @@ export class Launcher {
     }
     ctx.table.launched(slot, process);
     ctx.processes.add(process);
+    if (slot.options.memoryLimitMb !== undefined) ctx.memoryChecks.watch();
     ctx.log("DEBUG1", `starting background worker process "${slot.entry.bgw_name}"`, { worker: identityOf(slot) });
   }
 }

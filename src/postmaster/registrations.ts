@@ -16,6 +16,7 @@ import { checkWorkerOptions, type WorkerOptions } from "../worker_options.ts";
 import type { PostmasterContext } from "./context.ts";
 import { workerEvent, type WorkerSummary } from "./events.ts";
 import { SlotTable, type WorkerSlot } from "./slot_table.ts";
+import { killAfterStopTimeout } from "./slot_timers.ts";
 
 /**
  * The registry of workers, over the slot table.
@@ -125,15 +126,13 @@ export class Registrations {
       const process = slot.process;
       ctx.processes.signal(process, "SIGTERM");
       // PostgreSQL waits forever; a worker whose signals stay blocked would never go, and nothing would say why.
-      ctx.terminations.schedule(slot, ctx.options.stopTimeoutMs, () => {
-        if (slot.process !== process) return;
-        ctx.log(
-          "WARNING",
-          `background worker "${slot.entry.bgw_name}" (PID ${process.pid}) did not exit within ${ctx.options.stopTimeoutMs} ms of terminateBackgroundWorker; its signals may still be blocked (backgroundWorkerUnblockSignals()); sending SIGKILL`,
-        );
-        ctx.table.markKilledByPostmaster(slot);
-        ctx.processes.signal(process, "SIGKILL");
-      });
+      killAfterStopTimeout(
+        ctx,
+        slot,
+        process,
+        (ms) =>
+          `did not exit within ${ms} ms of terminateBackgroundWorker; its signals may still be blocked (backgroundWorkerUnblockSignals())`,
+      );
     } else {
       this.forget(slot);
       ctx.notifier.notify(slot);

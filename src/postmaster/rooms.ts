@@ -17,6 +17,7 @@ import type { PostmasterEvents } from "./events.ts";
 import { KillTimer } from "./kill_timer.ts";
 import { Launcher } from "./launcher.ts";
 import { LiveProcesses } from "./live_processes.ts";
+import { MemoryLimits } from "./memory_limits.ts";
 import { Notifier } from "./notifier.ts";
 import type { CheckedOptions, LogContext } from "./options.ts";
 import { PostmasterState } from "./pm_state.ts";
@@ -83,7 +84,13 @@ export function buildRooms(o: CheckedOptions): Rooms {
     log,
   });
   // The rooms below need each other through the context; they are filled in right after it is built.
-  const room = {} as { exits: ChildExits; launcher: Launcher; registrations: Registrations; shutdown: Shutdown };
+  const room = {} as {
+    exits: ChildExits;
+    launcher: Launcher;
+    registrations: Registrations;
+    shutdown: Shutdown;
+    memory: MemoryLimits;
+  };
   const ctx: PostmasterContext = {
     options: o,
     adapter,
@@ -119,12 +126,14 @@ export function buildRooms(o: CheckedOptions): Rooms {
     terminate: (handle) => room.registrations.terminate(handle),
     forget: (slot) => room.registrations.forget(slot),
     settle: (slot, outcome) => room.exits.settle(slot, outcome),
+    memoryChecks: { watch: () => room.memory.watch(), cancel: () => room.memory.cancel() },
     checkAllGone: () => room.exits.checkAllGone(),
     finishStop: (reason) => room.shutdown.finishStop(reason),
   };
   room.registrations = new Registrations(ctx);
   room.shutdown = new Shutdown(ctx);
   room.exits = new ChildExits(ctx);
+  room.memory = new MemoryLimits(ctx);
   const channel = new ChannelRequests(ctx);
   room.launcher = new Launcher(ctx, {
     message: (slot, process, message) => channel.onMessage(slot, process, message),

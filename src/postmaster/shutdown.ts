@@ -69,6 +69,7 @@ export class Shutdown {
   finishStop(reason: "stop" | "crash"): void {
     const ctx = this.#ctx;
     ctx.spares.close();
+    ctx.memoryChecks.cancel();
     ctx.shmem.remove();
     for (const slot of ctx.table.inUse()) {
       ctx.forget(slot);

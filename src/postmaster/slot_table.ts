@@ -45,6 +45,8 @@ export type SlotPhase = "registered" | "launching" | "running" | "restart_wait" 
  *   gone (PostgreSQL's `rw_terminate`).
  * - `killedByPostmaster`: the postmaster itself killed the process
  *   (protocol violation, SIGKILL after a timeout): its death is no crash.
+ * - `overMemoryLimit`: the postmaster stopped the process for passing the
+ *   worker's `memoryLimitMb`: its death counts as exit code 1.
  * - `notifyPid`: who is told of starts and exits; cleared when that process
  *   exits (`BackgroundWorkerStopNotifications`).
  * - `lastNotified`: the status last told, as "status:pid", so each change is
@@ -74,6 +76,7 @@ export interface WorkerSlot {
   readonly process: WorkerProcess | null;
   readonly terminate: boolean;
   readonly killedByPostmaster: boolean;
+  readonly overMemoryLimit: boolean;
   readonly notifyPid: number;
   readonly lastNotified: string | null;
   readonly launches: number;
@@ -167,6 +170,7 @@ export class SlotTable {
       process: null,
       terminate: false,
       killedByPostmaster: false,
+      overMemoryLimit: false,
       notifyPid: entry.bgw_notify_pid,
       lastNotified: null,
       launches: 0,
@@ -214,6 +218,7 @@ export class SlotTable {
     s.process = process;
     s.phase = "launching";
     s.killedByPostmaster = false;
+    s.overMemoryLimit = false;
     s.launches++;
     s.nextRestartAt = null;
   }
@@ -273,6 +278,11 @@ export class SlotTable {
   /** The postmaster kills the worker's process itself: its death is no crash. */
   markKilledByPostmaster(slot: WorkerSlot): void {
     this.#own(slot).killedByPostmaster = true;
+  }
+
+  /** The postmaster stops the worker's process for passing its memory limit: its death counts as exit code 1. */
+  markOverMemoryLimit(slot: WorkerSlot): void {
+    this.#own(slot).overMemoryLimit = true;
   }
 
   /** A process exited: notifications meant for it have nowhere to go. */

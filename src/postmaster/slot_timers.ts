@@ -6,7 +6,9 @@
  * @module
  */
 
-import type { RuntimeAdapter, TimerId } from "../adapter.ts";
+import type { RuntimeAdapter, TimerId, WorkerProcess } from "../adapter.ts";
+import type { PostmasterContext } from "./context.ts";
+import { identityOf } from "./events.ts";
 import type { WorkerSlot } from "./slot_table.ts";
 
 /**
@@ -50,4 +52,36 @@ export class SlotTimers {
     this.#adapter.clearTimer(timer);
     this.#timers.delete(slot);
   }
+}
+
+/**
+ * The SIGKILL that follows a SIGTERM the worker does not obey within
+ * `stopTimeoutMs` (after a terminate, or for passing its memory limit): the
+ * warning says why, then the process is killed, unless it left already.
+ *
+ * @example
+ * ```ts
+ * import { killAfterStopTimeout } from "./slot_timers.ts";
+ * declare const ctx: import("./context.ts").PostmasterContext;
+ * declare const slot: import("./slot_table.ts").WorkerSlot;
+ * killAfterStopTimeout(ctx, slot, slot.process!, (ms) => `did not exit within ${ms} ms`);
+ * ```
+ */
+export function killAfterStopTimeout(
+  ctx: PostmasterContext,
+  slot: WorkerSlot,
+  process: WorkerProcess,
+  warning: (stopTimeoutMs: number) => string,
+): void {
+  const stopTimeoutMs = ctx.options.stopTimeoutMs;
+  ctx.terminations.schedule(slot, stopTimeoutMs, () => {
+    if (slot.process !== process) return;
+    ctx.log(
+      "WARNING",
+      `background worker "${slot.entry.bgw_name}" (PID ${process.pid}) ${warning(stopTimeoutMs)}; sending SIGKILL`,
+      { worker: identityOf(slot, process.pid) },
+    );
+    ctx.table.markKilledByPostmaster(slot);
+    ctx.processes.signal(process, "SIGKILL");
+  });
 }

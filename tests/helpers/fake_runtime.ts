@@ -2,7 +2,7 @@
  * A fake RuntimeAdapter and clock: the whole postmaster state machine runs
  * against them in memory, with time advanced by hand.
  */
-import type { RuntimeAdapter, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
+import type { RuntimeAdapter, SpawnOptions, WorkerProcess, WorkerProcessEvents } from "../../src/adapter.ts";
 import { Postmaster, type PostmasterOptions } from "../../src/postmaster/postmaster.ts";
 import type { StartMessage } from "../../src/protocol.ts";
 import type { SharedMemoryMapper } from "../../src/shmem/mapper.ts";
@@ -19,10 +19,13 @@ export class FakeProcess implements WorkerProcess {
   /** The start message: given at spawn, or sent later to a spare. */
   start: StartMessage | null;
   readonly events: WorkerProcessEvents;
-  constructor(pid: number, start: StartMessage | null, events: WorkerProcessEvents) {
+  /** What it was spawned with. */
+  readonly options: SpawnOptions;
+  constructor(pid: number, start: StartMessage | null, events: WorkerProcessEvents, options: SpawnOptions = {}) {
     this.pid = pid;
     this.start = start;
     this.events = events;
+    this.options = options;
   }
 
   send(message: unknown): void {
@@ -61,6 +64,10 @@ export class FakeRuntime implements RuntimeAdapter {
   spawnFailures = 0;
   /** The runtime's shared memory: none unless a test gives it one. */
   sharedMemory?: () => Promise<SharedMemoryMapper>;
+  /** Resident memory and CPU of a process: none unless a test gives it. */
+  processUsage?: (pid: number) => { rssBytes: number; cpuSeconds: number } | null;
+  /** The signal a worker dies by at its heap limit: none unless a test gives it. */
+  heapLimitSignal?: string;
   /** Pids that count as alive for `processExists`, besides the postmaster's. */
   readonly alivePids = new Set<number>();
   readonly #clock = new FakeClock();
@@ -82,12 +89,12 @@ export class FakeRuntime implements RuntimeAdapter {
   get pendingTimers(): number {
     return this.#clock.pendingTimers;
   }
-  spawn(start: StartMessage | null, events: WorkerProcessEvents): WorkerProcess {
+  spawn(start: StartMessage | null, events: WorkerProcessEvents, options?: SpawnOptions): WorkerProcess {
     if (this.spawnFailures > 0) {
       this.spawnFailures--;
       throw new Error("Resource temporarily unavailable");
     }
-    const process = new FakeProcess(this.#nextPid++, start, events);
+    const process = new FakeProcess(this.#nextPid++, start, events, options);
     this.spawned.push(process);
     return process;
   }
