@@ -78,6 +78,20 @@ export const BGWORKER_SHMEM_ACCESS = 0x0001;
  */
 export const BGWORKER_BACKEND_DATABASE_CONNECTION = 0x0002;
 
+/**
+ * `bgw_flags` bit (PostgreSQL 19): the worker may be terminated so that a
+ * command needing its database alone can run: `CREATE DATABASE … TEMPLATE`,
+ * `ALTER DATABASE … RENAME TO`, `ALTER DATABASE … SET TABLESPACE` and `DROP
+ * DATABASE`. Requires {@link BGWORKER_BACKEND_DATABASE_CONNECTION}.
+ *
+ * @example
+ * ```ts
+ * import { BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_INTERRUPTIBLE, BGWORKER_SHMEM_ACCESS } from "./constants.ts";
+ * const worker = { bgw_flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION | BGWORKER_INTERRUPTIBLE };
+ * ```
+ */
+export const BGWORKER_INTERRUPTIBLE = 0x0004;
+
 /** Connection flag: connect even to a database with `datallowconn = false`.
  *
  * @example

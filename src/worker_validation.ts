@@ -13,6 +13,7 @@ import {
   BGW_MAXLEN,
   BGW_NEVER_RESTART,
   BGWORKER_BACKEND_DATABASE_CONNECTION,
+  BGWORKER_INTERRUPTIBLE,
   BGWORKER_SHMEM_ACCESS,
   BgWorkerStart_PostmasterStart,
   MAXPGPATH,
@@ -51,7 +52,7 @@ const FIELDS = [
 type Snapshot = Record<(typeof FIELDS)[number], unknown>;
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(FIELDS);
 
-const KNOWN_FLAGS = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+const KNOWN_FLAGS = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION | BGWORKER_INTERRUPTIBLE;
 
 /** PostgreSQL caps the interval at USECS_PER_DAY / 1000 seconds. */
 const MAX_RESTART_SECONDS = 86_400_000;
@@ -163,7 +164,7 @@ export function validateBackgroundWorker(worker: unknown, options: ValidateOptio
   ) {
     fail(
       "bgw_flags",
-      "bgw_flags must be a combination of BGWORKER_SHMEM_ACCESS and BGWORKER_BACKEND_DATABASE_CONNECTION",
+      "bgw_flags must be a combination of BGWORKER_SHMEM_ACCESS, BGWORKER_BACKEND_DATABASE_CONNECTION and BGWORKER_INTERRUPTIBLE",
       `Got ${describe(flags)}.`,
     );
   }
@@ -182,6 +183,10 @@ export function validateBackgroundWorker(worker: unknown, options: ValidateOptio
     if (startTime === BgWorkerStart_PostmasterStart) {
       fail("bgw_start_time", "cannot request database access if starting at postmaster start");
     }
+  }
+
+  if (((flags as number) & BGWORKER_INTERRUPTIBLE) && !((flags as number) & BGWORKER_BACKEND_DATABASE_CONNECTION)) {
+    fail("bgw_flags", "cannot make background workers interruptible without database access");
   }
 
   const restart = w.bgw_restart_time;
