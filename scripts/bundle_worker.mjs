@@ -39,7 +39,7 @@ await build({
   chunkNames: "runtimes/shared/worker-[hash]",
   // A native module, loaded at run time only when shared memory is used (runtimes/node/shm_mapper.ts).
   // The PostgreSQL client too: a package of its own, loaded only by workers that connect.
-  external: ["koffi", "postgres", "@electric-sql/pglite", "@electric-sql/pglite-socket"],
+  external: ["koffi", "postgres"],
   plugins: [leafModulesStayOut],
   logLevel: "warning",
 });

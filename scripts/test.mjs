@@ -88,7 +88,7 @@ try {
     });
   }
 } finally {
-  realPostgres.stop();
+  await realPostgres.stop();
 }
 
 console.log("\n=== summary ===");

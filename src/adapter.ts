@@ -163,7 +163,7 @@ export interface RuntimeAdapter {
    * application listens for that signal itself (then do nothing).
    */
   endAsSignal?(signal: ShutdownSignal): void;
-  /** Start the embedded PostgreSQL cluster (PGlite on a loopback port). Without it, only a `database.url` serves workers. */
+  /** Start the embedded PostgreSQL server (PostgreSQL 18 from the npm registry). Without it, only a `database.url` serves workers. */
   startEmbeddedDatabase?(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase>;
 }
 
@@ -173,11 +173,11 @@ export interface RuntimeAdapter {
  * @example
  * ```ts
  * import type { EmbeddedDatabaseOptions } from "bgworker";
- * const kept: EmbeddedDatabaseOptions = { dataDir: "./pgdata" }; // omitted: in memory, gone at stop
+ * const kept: EmbeddedDatabaseOptions = { dataDir: "./pgdata" }; // omitted: a temporary directory, removed at stop
  * ```
  */
 export interface EmbeddedDatabaseOptions {
-  /** Where the cluster's files live; without it the cluster is in memory and lasts until the postmaster stops. */
+  /** The server's data directory, kept (initdb when new); without it a temporary one, removed at stop. */
   dataDir?: string;
 }
 
@@ -192,10 +192,10 @@ export interface EmbeddedDatabaseOptions {
  * ```
  */
 export interface EmbeddedDatabase {
-  /** A `postgres://` URL of the cluster's superuser on its loopback address, in its main database. */
+  /** A `postgres://` URL of the cluster's superuser, in database `postgres`, through the server's Unix socket (`?host=<directory>`). */
   url: string;
-  /** The URL of database `dbname`, started on first need, where `role` (when not null) exists to act as. */
-  urlFor(dbname: string, role: string | null): Promise<string>;
-  /** Stop the cluster's server; resolves once it is down. */
+  /** The account the server runs as. */
+  account: string;
+  /** Stop the server; resolves once it is down. */
   stop(): Promise<void>;
 }

@@ -119,16 +119,15 @@ test("EmbeddedDatabase: an adapter that offers the embedded cluster starts it wi
     startEmbeddedDatabase(options): Promise<EmbeddedDatabase> {
       started.push(options);
       return Promise.resolve({
-        url: "postgres://postgres@127.0.0.1:5433/postgres",
-        urlFor: (dbname, role) => Promise.resolve(`postgres://${role ?? "postgres"}@127.0.0.1:5433/${dbname}`),
+        url: "postgres://postgres@/postgres?host=%2Ftmp%2Fpg&port=5432",
+        account: "nobody",
         stop: () => Promise.resolve(void stopped++),
       });
     },
   };
   const cluster = await withCluster.startEmbeddedDatabase!({ dataDir: "./pgdata" });
   assert.deepEqual(started, [{ dataDir: "./pgdata" }]);
-  assert.equal(await cluster.urlFor("db1", null), "postgres://postgres@127.0.0.1:5433/db1");
-  assert.equal(await cluster.urlFor("db1", "alice"), "postgres://alice@127.0.0.1:5433/db1");
+  assert.equal(cluster.account, "nobody");
   await cluster.stop();
   assert.equal(stopped, 1);
 });

@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL cluster that workers registered with
  * `BGWORKER_BACKEND_DATABASE_CONNECTION` connect to: a real server given by
- * URL, or the embedded default (PGlite, served by the postmaster's process
- * and started only when the first such worker is about to start).
+ * URL, or the embedded default (a PostgreSQL 18 server the postmaster's
+ * process runs, started only when the first such worker is about to start).
  *
  * @module
  */
@@ -97,7 +97,7 @@ export function redactUrl(url: string): string {
  * declare const host: DatabaseClusterHost;
  * const cluster = new DatabaseCluster({ embedded: {} }, host);
  * await cluster.ensureStarted();
- * cluster.forWorker(); // { url: "postgres://postgres@127.0.0.1:…/postgres" }
+ * cluster.forWorker(); // { url: "postgres://postgres@/postgres?host=…&port=5432", embedded: true }
  * ```
  */
 export class DatabaseCluster {
@@ -133,19 +133,12 @@ export class DatabaseCluster {
     return this.#where ?? { unavailable: "the database cluster has not started" };
   }
 
-  /**
-   * Where to connect to database `dbname` (the URL's own when null): the
-   * URL with that database for a real server; on the embedded cluster, the
-   * server of that database, started when first asked for, with `role` made
-   * there to act as.
-   */
-  async urlFor(dbname: string | null, role: string | null = null): Promise<string> {
+  /** Where to connect to database `dbname` (the URL's own when null). */
+  async urlFor(dbname: string | null, _role: string | null = null): Promise<string> {
     await this.ensureStarted();
     const where = this.#where!;
     if ("unavailable" in where) throw new Error(where.unavailable);
-    if (dbname === null) return where.url;
-    if (!where.embedded) return withDatabase(where.url, dbname);
-    return this.#embedded!.urlFor(dbname, role);
+    return dbname === null ? where.url : withDatabase(where.url, dbname);
   }
 
   /** Stop the embedded cluster, if it runs (a real server is not ours to stop). */
@@ -176,11 +169,19 @@ export class DatabaseCluster {
       }
       this.#host.log(
         "LOG",
-        `starting the embedded database${options.dataDir ? ` in "${options.dataDir}"` : " in memory"}`,
+        `starting the embedded database${
+          options.dataDir ? ` in "${options.dataDir}"` : " in a temporary directory"
+        }`,
       );
+      const started = Date.now();
       this.#embedded = await this.#host.startEmbedded(options);
       this.#where = { url: this.#embedded.url, embedded: true };
-      this.#host.log("LOG", `embedded database is ready at ${redactUrl(this.#embedded.url)}`);
+      this.#host.log(
+        "LOG",
+        `embedded database is ready at ${redactUrl(this.#embedded.url)} (running as ${this.#embedded.account} account, started in ${
+          Date.now() - started
+        } ms)`,
+      );
     } catch (error) {
       this.#where = { unavailable: `could not start the embedded database: ${errorText(error)}` };
       this.#host.log("LOG", this.#where.unavailable);

@@ -2,8 +2,8 @@
  * Database connections inside a worker: PostgreSQL's
  * `BackgroundWorkerInitializeConnection`, for workers registered with
  * `BGWORKER_BACKEND_DATABASE_CONNECTION`, with its rules and messages: one
- * call per worker, the flag required, and no LISTEN from a background
- * process.
+ * call per worker, the flag required, no LISTEN from a background process,
+ * and `BGWORKER_INTERRUPTIBLE`.
  *
  * @module
  */
@@ -12,11 +12,12 @@ import {
   BGWORKER_BACKEND_DATABASE_CONNECTION,
   BGWORKER_BYPASS_ALLOWCONN,
   BGWORKER_BYPASS_ROLELOGINCHECK,
+  BGWORKER_INTERRUPTIBLE,
 } from "../constants.ts";
 import { BackgroundWorkerError } from "../errors.ts";
 import { quoteIdent } from "../quote_ident.ts";
+import { watchForExclusiveCommands } from "./interruptible.ts";
 import type { DatabaseClient } from "./port.ts";
-import { request } from "./channel.ts";
 import { requirePort, workerState } from "./state.ts";
 
 /**
@@ -34,7 +35,7 @@ import { requirePort, workerState } from "./state.ts";
  * ```
  */
 export interface WorkerConnection {
-  /** Run one statement with parameters `$1`, `$2`, …; resolves with its rows. LISTEN and UNLISTEN are refused. */
+  /** Run one statement with parameters `$1`, `$2`, …; resolves with its rows. LISTEN is refused (UNLISTEN is not), as in PostgreSQL. */
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Run `body` in a transaction: COMMIT when it resolves, ROLLBACK when it throws. */
   transaction<T>(body: (transaction: WorkerTransaction) => Promise<T>): Promise<T>;
@@ -54,7 +55,7 @@ export interface WorkerConnection {
  */
 export type WorkerTransaction = Omit<WorkerConnection, "transaction">;
 
-const LISTEN = /^\s*(LISTEN|UNLISTEN)\b/i;
+const LISTEN = /^\s*LISTEN\b/i;
 
 /**
  * Connect this worker to a database of the cluster, as `username`: once per
@@ -157,7 +158,8 @@ export async function backgroundWorkerInitializeConnectionByOid(
 /**
  * Check the database and the role as PostgreSQL's InitPostgres does, then
  * connect as the cluster's superuser and become the role: a background
- * worker does not authenticate, it is trusted to act as any role.
+ * worker does not authenticate, it is trusted to act as any role. The
+ * server enforces everything else (privileges, templates, `datallowconn`).
  */
 async function connect(
   port: ReturnType<typeof requirePort>,
@@ -165,17 +167,25 @@ async function connect(
   { dbname, username }: { dbname: string | null; username: string | null },
   flags: number,
 ): Promise<WorkerConnection> {
-  const admin = await port.connectDatabase(cluster.url, {});
+  const { entry, handle } = workerState();
+  const applicationName = entry!.bgw_name;
+  const admin = await port.connectDatabase(cluster.url, { applicationName });
   let superuser: string;
+  let client: DatabaseClient;
+  let datid = 0;
   try {
+    // Shared with every other worker's check, exclusive while one opens a database that refuses connections.
+    if (cluster.embedded) await admin.query("select pg_advisory_lock_shared($1)", [ALLOWCONN_LOCK]);
     const [row] = await admin.query(
-      "select current_user as superuser, d.datallowconn, r.rolcanlogin, d.datname is not null as db_exists, r.rolname is not null as role_exists " +
+      "select current_user as superuser, d.oid::int8 as datid, d.datallowconn, r.rolcanlogin, d.datname is not null as db_exists, r.rolname is not null as role_exists " +
         "from (select 1) one left join pg_database d on d.datname = $1 left join pg_roles r on r.rolname = $2",
       [dbname ?? "", username ?? ""],
     );
     superuser = row!.superuser as string;
+    let pastAllowConn = false;
     if (dbname !== null) {
       if (!row!.db_exists) throw new Error(`database "${dbname}" does not exist`);
+      datid = Number(row!.datid);
       if (!row!.datallowconn) {
         if (!(flags & BGWORKER_BYPASS_ALLOWCONN)) {
           throw new Error(`database "${dbname}" is not currently accepting connections`);
@@ -185,6 +195,7 @@ async function connect(
             `database "${dbname}" is not currently accepting connections, and BGWORKER_BYPASS_ALLOWCONN cannot be honoured: the server refuses the connection itself, and bgworker connects from outside it`,
           );
         }
+        pastAllowConn = true;
       }
     }
     if (username !== null) {
@@ -193,29 +204,54 @@ async function connect(
         throw new Error(`role "${username}" is not permitted to log in`);
       }
     }
+    const target = { ...(dbname === null ? {} : { database: dbname }), applicationName };
+    client = pastAllowConn
+      ? await connectPastAllowConn(port, admin, cluster.url, target)
+      : await port.connectDatabase(cluster.url, target);
   } finally {
     await admin.close();
   }
-  const role = username !== null && username !== superuser ? username : null;
-  if (!cluster.embedded) {
-    const client = await port.connectDatabase(cluster.url, dbname === null ? {} : { database: dbname });
-    // A session of its own: the role and the limits of "no database" hold for the whole session.
-    if (role !== null) await client.query(`set session authorization ${quoteIdent(role)}`);
-    if (dbname === null) {
-      for (const setting of ["default_transaction_read_only = on", ...NO_SCHEMA]) {
-        await client.query(`set ${setting}`);
-      }
-    }
-    return connection(client, []);
+  // A session of its own: the role and the limits of "no database" hold for the whole session.
+  if (username !== null && username !== superuser) {
+    await client.query(`set session authorization ${quoteIdent(username)}`);
   }
-  // The embedded cluster serves each database from one session shared by every connection: the
-  // postmaster gives this database's server, and the role and limits are taken for each transaction.
-  const url = dbname === null ? cluster.url : (await request("database", { dbname, role })).value as string;
-  const perTransaction = [
-    ...(dbname === null ? ["transaction_read_only = on", ...NO_SCHEMA] : []),
-    ...(role === null ? [] : [`role ${quoteIdent(role)}`]),
-  ];
-  return connection(await port.connectDatabase(url, {}), perTransaction.map((setting) => `set local ${setting}`));
+  if (dbname === null) {
+    for (const setting of ["default_transaction_read_only = on", ...NO_SCHEMA]) await client.query(`set ${setting}`);
+  }
+  if ((entry!.bgw_flags & BGWORKER_INTERRUPTIBLE) && datid !== 0 && handle) {
+    await watchForExclusiveCommands(port, cluster.url, datid, handle, applicationName);
+  }
+  return connection(client);
+}
+
+/** The advisory lock that orders the embedded cluster's checks of `datallowconn` and its bypass. */
+const ALLOWCONN_LOCK = 0x6267_7701;
+
+/**
+ * `BGWORKER_BYPASS_ALLOWCONN` on the embedded server: PostgreSQL lets only
+ * its own processes past `datallowconn = false`, so the database accepts
+ * connections for the instant this one opens, then refuses them again. The
+ * exclusive advisory lock keeps other workers' checks out of that instant.
+ */
+async function connectPastAllowConn(
+  port: ReturnType<typeof requirePort>,
+  admin: DatabaseClient,
+  url: string,
+  target: { database?: string; applicationName: string },
+): Promise<DatabaseClient> {
+  const database = quoteIdent(target.database!);
+  await admin.query("select pg_advisory_unlock_shared($1)", [ALLOWCONN_LOCK]);
+  await admin.query("select pg_advisory_lock($1)", [ALLOWCONN_LOCK]);
+  try {
+    await admin.query(`alter database ${database} allow_connections true`);
+    try {
+      return await port.connectDatabase(url, target);
+    } finally {
+      await admin.query(`alter database ${database} allow_connections false`);
+    }
+  } finally {
+    await admin.query("select pg_advisory_unlock($1)", [ALLOWCONN_LOCK]);
+  }
 }
 
 /**
@@ -225,29 +261,18 @@ async function connect(
  */
 const NO_SCHEMA = ["search_path = ''"] as const;
 
-/** The connection's calls; `preamble` runs at the start of each transaction, and then every statement runs in one. */
-function connection(client: DatabaseClient, preamble: readonly string[]): WorkerConnection {
+/** The connection's calls. */
+function connection(client: DatabaseClient): WorkerConnection {
   const transactional = (inner: DatabaseClient): WorkerTransaction => ({
     query: <T>(sql: string, params: readonly unknown[] = []) => {
-      if (LISTEN.test(sql)) {
-        return Promise.reject(
-          new Error(`cannot execute ${LISTEN.exec(sql)![1]!.toUpperCase()} within a background process`),
-        );
-      }
+      // PostgreSQL's utility.c refuses LISTEN in a background process; UNLISTEN is allowed.
+      if (LISTEN.test(sql)) return Promise.reject(new Error("cannot execute LISTEN within a background process"));
       return inner.query(sql, params) as Promise<T[]>;
     },
     // pg_notify is NOTIFY with parameters: queued by the transaction, sent at its commit.
     asyncNotify: (channel, payload = "") => inner.query("select pg_notify($1, $2)", [channel, payload]).then(() => {}),
   });
   const transaction = <T>(body: (transaction: WorkerTransaction) => Promise<T>) =>
-    client.begin(async (inner) => {
-      for (const statement of preamble) await inner.query(statement);
-      return body(transactional(inner));
-    });
-  if (preamble.length === 0) return { ...transactional(client), transaction };
-  return {
-    query: (sql, params) => transaction((tx) => tx.query(sql, params)),
-    asyncNotify: (channel, payload) => transaction((tx) => tx.asyncNotify(channel, payload)),
-    transaction,
-  };
+    client.begin((inner) => body(transactional(inner)));
+  return { ...transactional(client), transaction };
 }

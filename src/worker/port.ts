@@ -54,7 +54,10 @@ export interface WorkerPort {
   /** The runtime's POSIX shared memory, loaded on first use (the same promise every time). */
   sharedMemory(): Promise<SharedMemoryMapper>;
   /** Open one connection to a PostgreSQL cluster; `database` and `user` replace the URL's own. */
-  connectDatabase(url: string, target: { database?: string; user?: string }): Promise<DatabaseClient>;
+  connectDatabase(
+    url: string,
+    target: { database?: string; user?: string; applicationName?: string },
+  ): Promise<DatabaseClient>;
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type WorkerSpiSettings,
 } from "../../examples/worker_spi_worker.ts";
 import { type Harness, realPostmaster } from "../helpers/real_postmaster.ts";
+import { connectSql } from "../helpers/sql.ts";
 
 const WORKER_SPI = new URL("../../examples/worker_spi_worker.ts", import.meta.url).href;
 const REAL_URL = process.env.BGWORKER_TEST_POSTGRES_URL;
@@ -30,9 +31,8 @@ const CLUSTERS = [
 ] as const;
 
 type Sql = Awaited<ReturnType<typeof connect>>;
-async function connect(url: string) {
-  const { default: postgres } = await import("postgres");
-  return postgres(url, { max: 1, prepare: false, onnotice: () => {} });
+function connect(url: string) {
+  return connectSql(url);
 }
 
 /**
