@@ -24,6 +24,7 @@ export type { BackgroundWorkerHandle, WorkerStatus } from "./src/handle.ts";
 export type { SignalName } from "./src/signal_names.ts";
 export { Latch, resetLatch, setLatch } from "./src/worker/latch.ts";
 export { waitLatch } from "./src/worker/wait_latch.ts";
+export { PG_WAIT_EXTENSION, waitEventExtensionNew } from "./src/worker/wait_events.ts";
 export { elog } from "./src/worker/elog.ts";
 export type { LogLevel } from "./src/log_level.ts";
 export type { RestartPolicy, WorkerOptions } from "./src/worker_options.ts";

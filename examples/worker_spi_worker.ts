@@ -26,6 +26,7 @@ import {
   BGWORKER_BACKEND_DATABASE_CONNECTION,
   BGWORKER_BYPASS_ALLOWCONN,
   BGWORKER_BYPASS_ROLELOGINCHECK,
+  BGWORKER_INTERRUPTIBLE,
   BGWORKER_SHMEM_ACCESS,
   BgWorkerStart_RecoveryFinished,
   type Postmaster,
@@ -41,6 +42,7 @@ import {
   pqsignal,
   resetLatch,
   setLatch,
+  waitEventExtensionNew,
   waitLatch,
   WL_EXIT_ON_PM_DEATH,
   WL_LATCH_SET,
@@ -142,10 +144,11 @@ export function createExtension(pm: Postmaster): void {
 }
 
 /**
- * `worker_spi_launch(index, dboid, roleoid, flags)`: register a dynamic
- * worker counting into `schema<index>.counted`, wait for its start, and
- * return its pid, or null when no slot is free. Without a database OID it
- * connects where the settings say.
+ * `worker_spi_launch(index, dboid, roleoid, flags, interruptible)`: register
+ * a dynamic worker counting into `schema<index>.counted`, wait for its
+ * start, and return its pid, or null when no slot is free. Without a
+ * database OID it connects where the settings say. An interruptible worker
+ * (`BGWORKER_INTERRUPTIBLE`) gives way to `DROP DATABASE` and the like.
  *
  * @example
  * ```ts
@@ -157,6 +160,7 @@ export async function workerSpiLaunch(
   dboid: number | null = null,
   roleoid: number | null = null,
   flags: readonly WorkerSpiFlag[] = [],
+  interruptible = false,
 ): Promise<number | null> {
   if (!postmaster) {
     throw new Error("worker_spi is not installed: call createExtension(pm) or preload it with sharedPreloadLibraries");
@@ -174,6 +178,7 @@ export async function workerSpiLaunch(
       dboid ?? 0,
       roleoid ?? 0,
       bits,
+      interruptible,
     ),
     // So that the launch can wait for the start.
     bgw_notify_pid: postmaster.pid,
@@ -194,6 +199,7 @@ function workerSpiWorker(
   dboid: number,
   roleoid: number,
   flags: number,
+  interruptible = false,
 ): BackgroundWorker {
   const path = new TextEncoder().encode(configFile);
   const extra = new Uint8Array(OIDS_AND_FLAGS + path.length);
@@ -205,7 +211,8 @@ function workerSpiWorker(
   return {
     bgw_name: name,
     bgw_type: type,
-    bgw_flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+    bgw_flags: BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION |
+      (interruptible ? BGWORKER_INTERRUPTIBLE : 0),
     bgw_start_time: BgWorkerStart_RecoveryFinished,
     bgw_restart_time: BGW_NEVER_RESTART,
     bgw_library_name: LIBRARY,
@@ -266,11 +273,13 @@ export async function worker_spi_main(mainArg: Datum): Promise<void> {
   // worker_spi logs this just before making the table; here it comes once the table exists, so that it can be waited for.
   await elog("LOG", `${entry.bgw_name} initialized with ${schema}.counted`);
 
+  // worker_spi's custom wait event: pm.backgroundWorkers() shows it while the worker naps.
+  const waitEvent = waitEventExtensionNew("WorkerSpiMain");
   const countQuery = `with deleted as (delete from "${schema}"."counted" where type = 'delta' returning value), ` +
     `total as (select coalesce(sum(value), 0) as sum from deleted) ` +
     `update "${schema}"."counted" set value = "counted".value + total.sum from total where type = 'total' returning "counted".value`;
   for (;;) {
-    await waitLatch(myLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, settings.naptime * 1000);
+    await waitLatch(myLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, settings.naptime * 1000, waitEvent);
     resetLatch(myLatch);
     if (reloadPending) {
       reloadPending = false;

@@ -192,8 +192,10 @@ export interface EmbeddedDatabaseOptions {
  * ```
  */
 export interface EmbeddedDatabase {
-  /** A `postgres://` URL of the cluster's superuser, in database `postgres`, through the server's Unix socket (`?host=<directory>`). */
+  /** A `postgres://` URL of the cluster's superuser, in database `postgres`, through the server's Unix socket (`?host=<directory>`): the workers'. */
   url: string;
+  /** The same over loopback TCP, with a password: what `connectionUrl()` gives, for any client library. */
+  tcpUrl: string;
   /** The account the server runs as. */
   account: string;
   /** Stop the server; resolves once it is down. */

@@ -119,8 +119,7 @@ export interface StartedMessage {
 export type RequestMessage =
   | { type: "request"; id: number; op: "register"; worker: string; options?: unknown }
   | { type: "request"; id: number; op: "getpid"; handle: BackgroundWorkerHandle }
-  | { type: "request"; id: number; op: "terminate"; handle: BackgroundWorkerHandle }
-  | { type: "request"; id: number; op: "database"; dbname: string; role: string | null };
+  | { type: "request"; id: number; op: "terminate"; handle: BackgroundWorkerHandle };
 
 /** Worker → postmaster: a log line of the worker's, for the postmaster's logger. */
 export interface LogMessage {
@@ -179,11 +178,6 @@ export function parseWorkerMessage(value: unknown): WorkerMessage | InvalidMessa
       if (!handle) return { invalid: `${value.op} request without a valid handle` };
       return { type: "request", id, op: value.op, handle };
     }
-    case "database":
-      if (typeof value.dbname !== "string" || (value.role !== null && typeof value.role !== "string")) {
-        return { invalid: "database request without a database name and a role or null" };
-      }
-      return { type: "request", id, op: "database", dbname: value.dbname, role: value.role };
     default:
       return { invalid: `unknown request ${JSON.stringify(String(value.op)).slice(0, 60)}` };
   }

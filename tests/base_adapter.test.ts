@@ -120,6 +120,7 @@ test("EmbeddedDatabase: an adapter that offers the embedded cluster starts it wi
       started.push(options);
       return Promise.resolve({
         url: "postgres://postgres@/postgres?host=%2Ftmp%2Fpg&port=5432",
+        tcpUrl: "postgres://postgres:secret@127.0.0.1:5432/postgres",
         account: "nobody",
         stop: () => Promise.resolve(void stopped++),
       });

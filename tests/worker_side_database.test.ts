@@ -7,6 +7,7 @@ import {
   BGWORKER_BACKEND_DATABASE_CONNECTION,
   BGWORKER_BYPASS_ALLOWCONN,
   BGWORKER_BYPASS_ROLELOGINCHECK,
+  BGWORKER_INTERRUPTIBLE,
   BGWORKER_SHMEM_ACCESS,
   BgWorkerStart_ConsistentState,
 } from "../src/constants.ts";
@@ -16,6 +17,7 @@ import {
   backgroundWorkerInitializeConnection,
   backgroundWorkerInitializeConnectionByOid,
 } from "../src/worker/database.ts";
+import { INTERRUPT_POLL_MS } from "../src/worker/interruptible.ts";
 import { resetWorkerStateForTests } from "../src/worker/state.ts";
 import { bootWorker, FakeDatabaseClient, startMessage, testWorker } from "./helpers/fake_worker_port.ts";
 
@@ -44,6 +46,7 @@ async function worker(database: WorkerDatabase | undefined, catalog: Catalog = {
           datallowconn: true,
           role_exists: true,
           rolcanlogin: true,
+          datid: 4242,
           ...catalog,
         }];
       }
@@ -173,27 +176,32 @@ test("database: InitPostgres's checks of the database and the role, with their b
 test("database: on a real server, a session of the database's own, as the role; LISTEN refused; asyncNotify is pg_notify", async () => {
   const { clients } = await worker(SERVER);
   const db = await backgroundWorkerInitializeConnection("app", "alice");
-  assert.deepEqual(clients.map((c) => [c.url, c.target]), [[SERVER.url, {}], [SERVER.url, { database: "app" }]]);
+  assert.deepEqual(clients.map((c) => [c.url, c.target]), [
+    [SERVER.url, { applicationName: "tester" }],
+    [SERVER.url, { database: "app", applicationName: "tester" }],
+  ], "each connection shows the worker's bgw_name in pg_stat_activity");
   const session = clients[1]!.client;
   assert.deepEqual(statements(session), ['set session authorization "alice"']);
   await db.query("select 1");
   await assert.rejects(db.query("  listen jobs"), /cannot execute LISTEN within a background process$/);
+  await db.query("unlisten *"); // allowed, as PostgreSQL's utility.c allows it
   await db.asyncNotify("jobs", "one more");
   await db.transaction((tx) => tx.query("update t set n = n + 1"));
   assert.deepEqual(statements(session).slice(1), [
     "select 1",
+    "unlisten *",
     "select pg_notify($1, $2)",
     "BEGIN",
     "update t set n = n + 1",
     "COMMIT",
   ]);
-  assert.deepEqual(session.statements[2]!.params, ["jobs", "one more"]);
+  assert.deepEqual(session.statements[3]!.params, ["jobs", "one more"]);
 });
 
 test("database: no database on a real server is the maintenance database, read-only, no schema on the search path", async () => {
   const { clients } = await worker(SERVER);
   await backgroundWorkerInitializeConnection(null, "postgres");
-  assert.deepEqual(clients[1]!.target, {}, "the URL's own database");
+  assert.deepEqual(clients[1]!.target, { applicationName: "tester" }, "the URL's own database");
   assert.deepEqual(
     statements(clients[1]!.client),
     ["set default_transaction_read_only = on", "set search_path = ''"],
@@ -201,36 +209,72 @@ test("database: no database on a real server is the maintenance database, read-o
   );
 });
 
-test("database: on the embedded cluster the postmaster gives the database's server, and the role is taken per transaction", async () => {
-  const { port, clients } = await worker(EMBEDDED);
-  const connecting = backgroundWorkerInitializeConnection("app", "alice");
-  const asked = await port.request("database");
-  assert.deepEqual([asked.op, (asked as { dbname: string }).dbname, (asked as { role: string }).role], [
-    "database",
-    "app",
-    "alice",
+test("database: on the embedded cluster, the same session as on a real server; its checks hold a shared advisory lock", async () => {
+  const { clients } = await worker(EMBEDDED);
+  const db = await backgroundWorkerInitializeConnection("app", "alice");
+  assert.deepEqual(clients.map((c) => c.target), [
+    { applicationName: "tester" },
+    { database: "app", applicationName: "tester" },
   ]);
-  port.reply(asked.id, "postgres://postgres@127.0.0.1:41999/app");
-  const db = await connecting;
-  assert.equal(clients[1]!.url, "postgres://postgres@127.0.0.1:41999/app");
+  assert.deepEqual(statements(clients[0]!.client).slice(0, 1), ["select pg_advisory_lock_shared($1)"]);
+  assert.equal(clients[0]!.client.closed, true, "the check's connection is closed, its lock with it");
   await db.query("select 2");
-  assert.deepEqual(statements(clients[1]!.client), ["BEGIN", 'set local role "alice"', "select 2", "COMMIT"]);
+  assert.deepEqual(statements(clients[1]!.client), ['set session authorization "alice"', "select 2"]);
+});
+
+test("database: BGWORKER_BYPASS_ALLOWCONN on the embedded cluster opens the database for the instant of the connection", async () => {
+  const { clients } = await worker(EMBEDDED, { datallowconn: false });
+  await backgroundWorkerInitializeConnection("closed db", null, BGWORKER_BYPASS_ALLOWCONN);
+  assert.deepEqual(statements(clients[0]!.client).filter((sql) => !sql.includes("current_user as superuser")), [
+    "select pg_advisory_lock_shared($1)",
+    "select pg_advisory_unlock_shared($1)",
+    "select pg_advisory_lock($1)",
+    'alter database "closed db" allow_connections true',
+    'alter database "closed db" allow_connections false',
+    "select pg_advisory_unlock($1)",
+  ]);
+  assert.deepEqual(clients[1]!.target, { database: "closed db", applicationName: "tester" });
+  await worker(SERVER, { datallowconn: false });
+  await assert.rejects(
+    backgroundWorkerInitializeConnection("closed db", null, BGWORKER_BYPASS_ALLOWCONN),
+    /BGWORKER_BYPASS_ALLOWCONN cannot be honoured/,
+    "a server given by URL is not the postmaster's to reconfigure",
+  );
+});
+
+test("database: BGWORKER_INTERRUPTIBLE watches the database on a connection of its own, and asks for its own termination", async () => {
+  let waiting = false;
+  const { port, clients } = await worker(SERVER, {}, CONNECTS | BGWORKER_INTERRUPTIBLE);
+  const connect = port.connect!;
+  port.connect = async (url, target) => {
+    const client = await connect(url, target) as FakeDatabaseClient;
+    if ((target as { applicationName?: string }).applicationName === "tester (interruptible)") {
+      client.answer = () => [{ waiting }];
+    }
+    return client;
+  };
+  await backgroundWorkerInitializeConnection("app", null);
+  assert.deepEqual(clients[2]!.target, { applicationName: "tester (interruptible)" }, "the maintenance database");
+  port.advance(INTERRUPT_POLL_MS);
+  await Promise.resolve();
+  assert.equal(clients[2]!.client.statements.length, 1, "one look");
+  assert.match(clients[2]!.client.statements[0]!.sql, /pg_locks/);
+  assert.equal(clients[2]!.client.statements[0]!.params[0], 4242);
+  waiting = true;
+  port.advance(INTERRUPT_POLL_MS);
+  const asked = await port.request("terminate");
+  assert.deepEqual((asked as { handle: unknown }).handle, { slot: 0, generation: 1 }, "its own handle");
+  assert.equal(clients[2]!.client.closed, true);
 });
 
 test("database: by OID, the names are looked up first and the by-name rules follow", async () => {
-  const { port, clients } = await worker(EMBEDDED);
-  const connecting = backgroundWorkerInitializeConnectionByOid(16384, 10);
-  const asked = await port.request("database");
-  assert.deepEqual(
-    [(asked as { dbname: string }).dbname, (asked as { role: string | null }).role],
-    ["mydb", null],
-    "the superuser's own role needs no SET ROLE",
-  );
-  port.reply(asked.id, "postgres://postgres@127.0.0.1:41999/mydb");
-  await connecting;
+  const { clients } = await worker(EMBEDDED);
+  await backgroundWorkerInitializeConnectionByOid(16384, 10);
   assert.deepEqual(clients[0]!.client.statements[0]!.params, [16384, 10]);
   assert.equal(clients[0]!.client.closed, true);
   assert.equal(clients.length, 3, "lookup, check, connection");
+  assert.deepEqual(clients[2]!.target, { database: "mydb", applicationName: "tester" });
+  assert.deepEqual(statements(clients[2]!.client), [], "the superuser's own role needs no SET SESSION AUTHORIZATION");
   await worker(EMBEDDED);
   await assert.rejects(backgroundWorkerInitializeConnectionByOid(99, null), /database 99 does not exist$/);
   await worker(EMBEDDED);

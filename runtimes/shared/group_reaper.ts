@@ -25,17 +25,22 @@ import { type ChildProcess, spawn } from "node:child_process";
 export const REAP_AFTER_MS = 600;
 
 // Ignores the terminal's signals (Ctrl-C reaches the whole foreground group) and every stop request:
-// only the end of its input ends it. `+N` adds group N, `-N` removes it, `exit` leaves at once.
+// only the end of its input ends it. `+N` adds group N, `qN` adds group N whose leader first gets SIGQUIT
+// at once, `-N` removes it, `exit` leaves at once.
 const SCRIPT = `trap '' INT QUIT TERM HUP PIPE
 groups=' '
+quit=' '
 while IFS= read -r line; do
   case $line in
     +*) groups="$groups\${line#+} " ;;
+    q*) groups="$groups\${line#q} "; quit="$quit\${line#q} " ;;
     -*) g=\${line#-}
-        case $groups in *" $g "*) groups="\${groups%% $g *} \${groups#* $g }" ;; esac ;;
+        case $groups in *" $g "*) groups="\${groups%% $g *} \${groups#* $g }" ;; esac
+        case $quit in *" $g "*) quit="\${quit%% $g *} \${quit#* $g }" ;; esac ;;
     exit) exit 0 ;;
   esac
 done
+for g in $quit; do kill -s QUIT -- "$g" 2>/dev/null; done
 sleep ${REAP_AFTER_MS / 1000}
 for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
 exit 0`;
@@ -65,7 +70,10 @@ function write(line: string): void {
 
 /**
  * Tell the watchdog of a new worker's process group (its pid: each worker
- * leads its own group).
+ * leads its own group). With `quitFirst`, the group's leader gets SIGQUIT
+ * as soon as the postmaster dies, before the SIGKILL: a PostgreSQL server,
+ * whose children each lead a group of their own, passes it on to every one
+ * of them (its immediate shutdown), busy ones included.
  *
  * @example
  * ```ts
@@ -73,8 +81,8 @@ function write(line: string): void {
  * watchGroup(12345);
  * ```
  */
-export function watchGroup(pgid: number): void {
-  write(`+${pgid}`);
+export function watchGroup(pgid: number, quitFirst = false): void {
+  write(`${quitFirst ? "q" : "+"}${pgid}`);
 }
 
 /**

@@ -8,7 +8,6 @@
  */
 
 import type { WorkerProcess } from "../adapter.ts";
-import { BGWORKER_BACKEND_DATABASE_CONNECTION } from "../constants.ts";
 import { BackgroundWorkerError } from "../errors.ts";
 import { parseWorkerMessage, type RequestMessage, toWireError } from "../protocol.ts";
 import { decodeWorkerEntry } from "../worker_spec.ts";
@@ -101,12 +100,6 @@ export class ChannelRequests {
         case "terminate":
           ctx.terminate(request.handle);
           return reply(null);
-        case "database":
-          if (!(requester.entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION)) {
-            throw new Error("database connection requirement not indicated during registration");
-          }
-          ctx.database.urlFor(request.dbname, request.role).then(reply, fail);
-          return;
       }
     } catch (error) {
       fail(error);

@@ -106,6 +106,8 @@ export class DatabaseCluster {
   #starting: Promise<void> | null = null;
   #embedded: EmbeddedDatabase | null = null;
   #where: WorkerDatabase | null = null;
+  /** What `urlFor` hands out: the URL given, or the embedded server's loopback URL (any client library takes it). */
+  #publicUrl: string | null = null;
 
   /**
    * @param option the validated `database` option
@@ -114,7 +116,10 @@ export class DatabaseCluster {
   constructor(option: DatabaseClusterOption, host: DatabaseClusterHost) {
     this.#option = option;
     this.#host = host;
-    if ("url" in option) this.#where = { url: option.url, embedded: false };
+    if ("url" in option) {
+      this.#where = { url: option.url, embedded: false };
+      this.#publicUrl = option.url;
+    }
   }
 
   /** Whether workers can be told where to connect (or why they cannot) right now. */
@@ -134,11 +139,12 @@ export class DatabaseCluster {
   }
 
   /** Where to connect to database `dbname` (the URL's own when null). */
-  async urlFor(dbname: string | null, _role: string | null = null): Promise<string> {
+  async urlFor(dbname: string | null): Promise<string> {
     await this.ensureStarted();
     const where = this.#where!;
     if ("unavailable" in where) throw new Error(where.unavailable);
-    return dbname === null ? where.url : withDatabase(where.url, dbname);
+    const url = this.#publicUrl ?? where.url;
+    return dbname === null ? url : withDatabase(url, dbname);
   }
 
   /** Stop the embedded cluster, if it runs (a real server is not ours to stop). */
@@ -169,18 +175,17 @@ export class DatabaseCluster {
       }
       this.#host.log(
         "LOG",
-        `starting the embedded database${
-          options.dataDir ? ` in "${options.dataDir}"` : " in a temporary directory"
-        }`,
+        `starting the embedded database${options.dataDir ? ` in "${options.dataDir}"` : " in a temporary directory"}`,
       );
       const started = Date.now();
       this.#embedded = await this.#host.startEmbedded(options);
       this.#where = { url: this.#embedded.url, embedded: true };
+      this.#publicUrl = this.#embedded.tcpUrl;
       this.#host.log(
         "LOG",
-        `embedded database is ready at ${redactUrl(this.#embedded.url)} (running as ${this.#embedded.account} account, started in ${
-          Date.now() - started
-        } ms)`,
+        `embedded database is ready at ${
+          redactUrl(this.#embedded.url)
+        } (running as ${this.#embedded.account} account, started in ${Date.now() - started} ms)`,
       );
     } catch (error) {
       this.#where = { unavailable: `could not start the embedded database: ${errorText(error)}` };

@@ -151,4 +151,12 @@ export interface WorkerSummary extends WorkerStatus {
   rssBytes: number | null;
   /** CPU time its running process has used, in seconds; null when none runs or the system does not say. */
   cpuSeconds: number | null;
+  /**
+   * What its running process waits for in `waitLatch`: the name given to
+   * `waitEventExtensionNew`, or "Extension" for the default (PostgreSQL's
+   * `pg_stat_activity.wait_event`); null when it is not waiting or none
+   * runs. Read from shared memory, so only a worker with
+   * `BGWORKER_SHMEM_ACCESS` on a cluster with shared memory shows one.
+   */
+  waitEvent: string | null;
 }

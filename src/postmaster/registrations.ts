@@ -150,7 +150,7 @@ export class Registrations {
 
   /** Every registered worker and its status. */
   summaries(): WorkerSummary[] {
-    const { table, state, adapter } = this.#ctx;
+    const { table, state, adapter, shmem } = this.#ctx;
     const stopping = state.shutdownMode !== null;
     return table.inUse().map((slot) => {
       const usage = slot.process ? adapter.processUsage?.(slot.process.pid) ?? null : null;
@@ -167,6 +167,8 @@ export class Registrations {
         nextRestartAt: slot.nextRestartAt,
         rssBytes: usage?.rssBytes ?? null,
         cpuSeconds: usage?.cpuSeconds ?? null,
+        // The worker's word in shared memory, signed with its pid: no message per wait, and nothing stale of an earlier process.
+        waitEvent: slot.process ? shmem.waitEventOf(slot.slot, slot.process.pid) : null,
       };
     });
   }

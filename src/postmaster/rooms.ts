@@ -77,6 +77,7 @@ export function buildRooms(o: CheckedOptions): Rooms {
   const state = new PostmasterState(o.recovery, log);
   const shmem = new ClusterSegment({
     pid: adapter.pid,
+    maxWorkerProcesses: o.maxWorkerProcesses,
     loadMapper: () =>
       adapter.sharedMemory?.() ?? Promise.reject(new Error("this runtime adapter offers no shared memory")),
     processExists: (pid) => adapter.processExists?.(pid) ?? true,

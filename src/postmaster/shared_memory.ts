@@ -22,6 +22,8 @@ import { initializeSegment, MAX_ENTRIES, segmentSize, type ShmemRequests } from 
 
 /** Largest segment: offsets inside it are 32-bit words. */
 const MAX_SEGMENT_BYTES = 2 ** 31 - 2 ** 20;
+/** PostgreSQL's `MAX_BACKENDS`, the most slots `maxWorkerProcesses` allows: the wait event words when the host does not say. */
+const MAX_WORKER_SLOTS = 262_143;
 /** Most locks one tranche may ask for. */
 const MAX_TRANCHE_LOCKS = 1 << 16;
 const SEGMENT_NAME = /^\/bgworker\.(\d+)\.(\d+)$/;
@@ -51,6 +53,12 @@ export interface ClusterSegmentHost {
   /** Run a callback when the process exits without `stop()`; returns its cancel function. */
   atExit(callback: () => void): () => void;
   log(level: LogLevel, message: string): void;
+  /**
+   * The postmaster's slots, each of which gets a wait event word in the
+   * segment. Without it, every slot `maxWorkerProcesses` may have gets one
+   * (2 MiB of address space; the kernel backs only the pages written).
+   */
+  maxWorkerProcesses?: number;
 }
 
 /**
@@ -68,7 +76,7 @@ export interface ClusterSegmentHost {
  */
 export class ClusterSegment {
   readonly #host: ClusterSegmentHost;
-  readonly #requests: ShmemRequests = { addinBytes: 0, tranches: new Map() };
+  readonly #requests: ShmemRequests;
   /** Requests are taken until the segment is created (PostgreSQL's shmem_request_hook). */
   #closed = false;
   #mapper: SharedMemoryMapper | null = null;
@@ -82,6 +90,11 @@ export class ClusterSegment {
   /** @param host the postmaster's pid, the runtime's mapper and its logger */
   constructor(host: ClusterSegmentHost) {
     this.#host = host;
+    this.#requests = {
+      addinBytes: 0,
+      tranches: new Map(),
+      waitEventSlots: host.maxWorkerProcesses ?? MAX_WORKER_SLOTS,
+    };
   }
 
   /** PostgreSQL's `RequestAddinShmemSpace`: reserve bytes for named structs. */
@@ -178,6 +191,17 @@ export class ClusterSegment {
   /** What a worker with the flag is told at start. */
   forWorker(): WorkerSharedMemory {
     return this.#attachment ? this.#attachment.location : { unavailable: this.#unavailable };
+  }
+
+  /**
+   * The wait event the process `pid` in worker slot `slot` is in, as its
+   * word in the segment says: a name given to `waitEventExtensionNew`,
+   * "Extension", or null when it is not waiting, has not published one
+   * (no shared memory), or the word is an earlier process's.
+   */
+  waitEventOf(slot: number, pid: number): string | null {
+    const table = this.#attachment?.waitEvents;
+    return table ? table.describe(table.current(slot, pid)) : null;
   }
 
   /** The postmaster's own mapping, or an error saying why there is none. */

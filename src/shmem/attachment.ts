@@ -10,6 +10,7 @@
 import type { LWLock } from "./lwlock.ts";
 import type { SharedMemoryMapper } from "./mapper.ts";
 import { ShmemIndex } from "./segment.ts";
+import type { WaitEventTable } from "./wait_event_table.ts";
 
 /**
  * What `shmemInitStruct` returns: PostgreSQL's pointer and `found` flag.
@@ -62,6 +63,7 @@ export class SegmentAttachment {
   /** Asking twice for a struct or a tranche gives the same buffer and the same lock objects, as a pointer would. */
   readonly #structs = new Map<string, ArrayBuffer>();
   readonly #tranches = new Map<string, LWLock[]>();
+  #waitEvents: WaitEventTable | null | undefined;
 
   /**
    * @param mapper the runtime's shared memory access
@@ -84,6 +86,12 @@ export class SegmentAttachment {
       this.#structs.set(name, buffer);
     }
     return { buffer, found };
+  }
+
+  /** The cluster's custom wait event names and each worker slot's wait event; null in a segment laid out without them. */
+  get waitEvents(): WaitEventTable | null {
+    if (this.#waitEvents === undefined) this.#waitEvents = this.#index.waitEvents();
+    return this.#waitEvents;
   }
 
   /** PostgreSQL's `GetNamedLWLockTranche`: the locks requested under `name` in `_PG_init`. */

@@ -7,9 +7,11 @@
  * process; the mappers make the ArrayBuffer shared.
  *
  * Layout (32-bit words at the start):
- *   magic, version, total size, allocation spinlock, next free byte, entries
+ *   magic, version, total size, allocation spinlock, next free byte, entries,
+ *   wait event area's offset, its worker slots
  *   directory: MAX_ENTRIES × ENTRY_BYTES from DIRECTORY_OFFSET
- *   tranche lock words, then structs from the first page after them
+ *   tranche lock words, the wait event area (see wait_event_table.ts), then
+ *   structs from the first page after them
  *
  * @module
  */
@@ -17,10 +19,20 @@
 import { utf8Encode } from "../utf8.ts";
 import { LWLock } from "./lwlock.ts";
 import { PAGE_SIZE } from "./mapper.ts";
+import { waitEventAreaSize, WaitEventTable } from "./wait_event_table.ts";
 
 const MAGIC = 0x42475753; // "BGWS"
-const VERSION = 1;
-const WORD = { magic: 0, version: 1, size: 2, allocLock: 3, nextFree: 4, entries: 5 } as const;
+const VERSION = 2;
+const WORD = {
+  magic: 0,
+  version: 1,
+  size: 2,
+  allocLock: 3,
+  nextFree: 4,
+  entries: 5,
+  waitEvents: 6,
+  waitEventSlots: 7,
+} as const;
 const DIRECTORY_OFFSET = 64;
 /** Named entries (structs and tranches) one segment holds. */
 export const MAX_ENTRIES = 128;
@@ -46,6 +58,8 @@ const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
 export interface ShmemRequests {
   addinBytes: number;
   tranches: Map<string, number>;
+  /** Worker slots that publish their wait event (the postmaster's `maxWorkerProcesses`); none when absent. */
+  waitEventSlots?: number;
 }
 
 /**
@@ -59,10 +73,16 @@ export interface ShmemRequests {
  * ```
  */
 export function segmentSize(requests: ShmemRequests): number {
+  return layoutOf(requests).dataStart + roundUp(requests.addinBytes, PAGE_SIZE) + SLACK_PAGES * PAGE_SIZE;
+}
+
+/** Where the wait event area and the structs begin, past the directory and the tranches' lock words. */
+function layoutOf(requests: ShmemRequests): { waitEvents: number; dataStart: number } {
   let locks = 0;
   for (const count of requests.tranches.values()) locks += count;
-  const dataStart = roundUp(TRANCHES_OFFSET + locks * 4, PAGE_SIZE);
-  return dataStart + roundUp(requests.addinBytes, PAGE_SIZE) + SLACK_PAGES * PAGE_SIZE;
+  const waitEvents = roundUp(TRANCHES_OFFSET + locks * 4, 64);
+  const dataStart = roundUp(waitEvents + waitEventAreaSize(requests.waitEventSlots ?? 0), PAGE_SIZE);
+  return { waitEvents, dataStart };
 }
 
 /**
@@ -86,7 +106,11 @@ export function initializeSegment(buffer: ArrayBuffer, requests: ShmemRequests):
     index.addEntry(name, KIND_TRANCHE, lockWord * 4, count * 4, count);
     lockWord += count;
   }
-  words[WORD.nextFree] = roundUp(lockWord * 4, PAGE_SIZE);
+  // The wait event area needs no writing: zeroed, it is an empty table with no worker waiting.
+  const { waitEvents, dataStart } = layoutOf(requests);
+  words[WORD.waitEvents] = waitEvents;
+  words[WORD.waitEventSlots] = requests.waitEventSlots ?? 0;
+  words[WORD.nextFree] = dataStart;
   words[WORD.size] = buffer.byteLength;
   words[WORD.version] = VERSION;
   Atomics.store(words, WORD.magic, MAGIC);
@@ -163,6 +187,17 @@ export class ShmemIndex {
     const entry = this.#find(name);
     if (!entry || entry.kind !== KIND_TRANCHE) throw new Error(`requested tranche is not registered: "${name}"`);
     return Array.from({ length: entry.count }, (_, i) => new LWLock(this.#words, entry.offset / 4 + i));
+  }
+
+  /**
+   * The custom wait event names and each worker slot's wait event (see
+   * wait_event_table.ts); null for a segment laid out without them (by an
+   * older bgworker).
+   */
+  waitEvents(): WaitEventTable | null {
+    const offset = Atomics.load(this.#words, WORD.waitEvents);
+    if (offset === 0) return null;
+    return new WaitEventTable(this.#buffer, offset, Atomics.load(this.#words, WORD.waitEventSlots));
   }
 
   /** Record an entry; the caller holds the allocation lock or owns the segment alone. */

@@ -86,7 +86,7 @@ function warmUp(port: WorkerPort, preload: readonly string[], sharedMemory: bool
 
 async function startWorker(
   port: WorkerPort,
-  { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory, database }: StartMessage,
+  { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory, database, slot, generation }: StartMessage,
 ): Promise<void> {
   const state = workerState();
   let entry: BackgroundWorkerEntry;
@@ -96,7 +96,7 @@ async function startWorker(
     return fatal(`could not rebuild the background worker's start parameters: ${errorText(error)}`);
   }
   // Before the library is imported: its top level may read myBgworkerEntry.
-  updateWorkerState({ entry, postmasterPid, database: database ?? null });
+  updateWorkerState({ entry, postmasterPid, database: database ?? null, handle: { slot, generation } });
   port.setTitle(title);
   const unavailable = sharedMemory && "unavailable" in sharedMemory ? sharedMemory.unavailable : null;
   const segment = sharedMemory && !("unavailable" in sharedMemory) ? sharedMemory : null;
@@ -112,6 +112,12 @@ async function startWorker(
       state.shmem = new SegmentAttachment(await mapper!, segment);
     } catch (error) {
       return fatal(`could not attach to shared memory segment "${segment.name}": ${errorText(error)}`);
+    }
+    // The slot's wait event word becomes this process's: the postmaster reads it when asked, no message per wait.
+    const waitEvents = state.shmem.waitEvents;
+    if (waitEvents && slot < waitEvents.slots) {
+      waitEvents.claimSlot(slot, port.pid);
+      state.waitEventStorage = { table: waitEvents, slot };
     }
   }
 

@@ -117,7 +117,7 @@ export interface Answer {
  * @example
  * ```ts
  * import { request } from "./channel.ts";
- * const { value: url } = await request("database", { dbname: "mydb", role: null });
+ * const { value: status } = await request("getpid", { handle: { slot: 0, generation: 1 } });
  * ```
  */
 export function request(op: string, payload: Record<string, unknown>): Promise<Answer> {

@@ -12,8 +12,10 @@
  * @module
  */
 
+import type { BackgroundWorkerHandle } from "../handle.ts";
 import type { WorkerDatabase } from "../protocol.ts";
 import type { SegmentAttachment } from "../shmem/attachment.ts";
+import type { WaitEventTable } from "../shmem/wait_event_table.ts";
 import { releaseAllLWLocks } from "../shmem/lwlock.ts";
 import type { SignalName } from "../signal_names.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
@@ -59,6 +61,8 @@ export type WorkerStateListener = (state: Readonly<WorkerState>) => void;
 export interface WorkerState {
   port: WorkerPort | null;
   entry: BackgroundWorkerEntry | null;
+  /** This worker's own registration, as a handle. */
+  handle: BackgroundWorkerHandle | null;
   postmasterPid: number;
   postmasterDead: boolean;
   /** The first exit code asked for; once set, the process is on its way out and a throw on the way is not news. */
@@ -81,6 +85,12 @@ export interface WorkerState {
   shmem: SegmentAttachment | null;
   /** Why `shmem` is null for a worker with the flag. */
   shmemUnavailable: string;
+  /** Where this worker publishes the wait event it is in: its slot's word in shared memory; null without shared memory. */
+  waitEventStorage: { table: WaitEventTable; slot: number } | null;
+  /** The wait event info `waitEventExtensionNew` gave each name in this process. */
+  waitEventIds: Map<string, number>;
+  /** The wait events of the `waitLatch` calls in progress, oldest first; the newest is the one published. */
+  waitsInProgress: { info: number }[];
   /** The cluster a worker with the connection flag was given at start. */
   database: WorkerDatabase | null;
   /** `backgroundWorkerInitializeConnection` was called (it may be called once). */
@@ -96,6 +106,7 @@ function initialState(latch: Latch, listeners: Set<WorkerStateListener>): Worker
   return {
     port: null,
     entry: null,
+    handle: null,
     postmasterPid: 0,
     postmasterDead: false,
     exitCode: null,
@@ -112,6 +123,9 @@ function initialState(latch: Latch, listeners: Set<WorkerStateListener>): Worker
     newsWatchers: new Set(),
     shmem: null,
     shmemUnavailable: "shared memory is not mapped yet",
+    waitEventStorage: null,
+    waitEventIds: new Map(),
+    waitsInProgress: [],
     database: null,
     connectionInitialized: false,
     listeners,
@@ -145,7 +159,7 @@ export function workerState(): WorkerState {
  * ```
  */
 export function updateWorkerState(
-  changes: Partial<Pick<WorkerState, "port" | "entry" | "postmasterPid" | "database">>,
+  changes: Partial<Pick<WorkerState, "port" | "entry" | "handle" | "postmasterPid" | "database">>,
 ): void {
   const state = Object.assign(workerState(), changes);
   // A copy: a listener may unsubscribe while it is told.

@@ -53,7 +53,9 @@ export class FakeWorkerPort implements WorkerPort {
   /** The runtime's shared memory; without one, `sharedMemory()` rejects. */
   sharedMemoryMapper: SharedMemoryMapper | null = null;
   /** Opens a database connection; without one, `connectDatabase` rejects. */
-  connect: ((url: string, target: { database?: string; user?: string }) => Promise<DatabaseClient>) | null = null;
+  connect:
+    | ((url: string, target: { database?: string; user?: string; applicationName?: string }) => Promise<DatabaseClient>)
+    | null = null;
   /** Resolves with the exit code at the first exit. */
   readonly exited: Promise<number>;
   #resolveExited!: (code: number) => void;
@@ -141,7 +143,10 @@ export class FakeWorkerPort implements WorkerPort {
       ? Promise.resolve(this.sharedMemoryMapper)
       : Promise.reject(new Error("no shared memory in this fake"));
   }
-  connectDatabase(url: string, target: { database?: string; user?: string }): Promise<DatabaseClient> {
+  connectDatabase(
+    url: string,
+    target: { database?: string; user?: string; applicationName?: string },
+  ): Promise<DatabaseClient> {
     return this.connect ? this.connect(url, target) : Promise.reject(new Error("no database in this fake"));
   }
 
@@ -262,7 +267,7 @@ export function startMessage(
 export class FakeDatabaseClient implements DatabaseClient {
   readonly statements: { sql: string; params: readonly unknown[] }[] = [];
   closed = false;
-  readonly answer: (sql: string, params: readonly unknown[]) => Record<string, unknown>[];
+  answer: (sql: string, params: readonly unknown[]) => Record<string, unknown>[];
   constructor(answer: (sql: string, params: readonly unknown[]) => Record<string, unknown>[] = () => []) {
     this.answer = answer;
   }

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import process from "node:process";
 import { test, type TestContext } from "node:test";
 import {
   type BackgroundWorker,
@@ -7,6 +6,7 @@ import {
   BGWORKER_BACKEND_DATABASE_CONNECTION,
   BGWORKER_SHMEM_ACCESS,
 } from "../../mod.ts";
+import { CLUSTERS, REAL_URL } from "../helpers/clusters.ts";
 import { type Harness, realPostmaster, sameHandle } from "../helpers/real_postmaster.ts";
 import { SCENARIOS } from "../fixtures/db_workers.ts";
 import { reportFile } from "../helpers/report.ts";
@@ -27,9 +27,7 @@ function dbWorker(name: string, fn: string, extra: Uint8Array, flags = CONNECTS)
   };
 }
 
-/** The real server `npm test` starts (scripts/real_postgres.mjs); run alone, the real-server tests say so and skip. */
-const REAL_URL = process.env.BGWORKER_TEST_POSTGRES_URL;
-const REAL = { skip: REAL_URL ? false : "no real server: npm test starts one and sets BGWORKER_TEST_POSTGRES_URL" };
+const REAL = CLUSTERS[1].run;
 
 test("database, embedded: started on first need; a worker connects, queries with parameters, commits and rolls back; PostgreSQL's rules hold", async (t) => {
   const { pm, notes, logs, until, recheck } = realPostmaster();
@@ -41,7 +39,7 @@ test("database, embedded: started on first need; a worker connects, queries with
   assert.ok(logs.includes("LOG:  starting the embedded database in a temporary directory"), logs.join("\n"));
   assert.ok(
     logs.some((l) =>
-      /^LOG: {2}embedded database is ready at postgres:\/\/postgres@\/postgres\?host=[^&]+&port=5432 \(running as .+ account, started in \d+ ms\)$/
+      /^LOG: {2}embedded database is ready at postgres:\/\/postgres@\/postgres\?host=[^&]+&port=\d+ \(running as .+ account, started in \d+ ms\)$/
         .test(l)
     ),
     logs.join("\n"),

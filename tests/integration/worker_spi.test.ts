@@ -16,19 +16,11 @@ import {
   workerSpiLaunch,
   type WorkerSpiSettings,
 } from "../../examples/worker_spi_worker.ts";
+import { CLUSTERS } from "../helpers/clusters.ts";
 import { type Harness, realPostmaster } from "../helpers/real_postmaster.ts";
 import { connectSql } from "../helpers/sql.ts";
 
 const WORKER_SPI = new URL("../../examples/worker_spi_worker.ts", import.meta.url).href;
-const REAL_URL = process.env.BGWORKER_TEST_POSTGRES_URL;
-const CLUSTERS = [
-  { name: "embedded", option: {}, run: {} },
-  {
-    name: "real server",
-    option: REAL_URL ? { database: { url: REAL_URL } } : {},
-    run: { skip: REAL_URL ? false : "no real server: npm test starts one and sets BGWORKER_TEST_POSTGRES_URL" },
-  },
-] as const;
 
 type Sql = Awaited<ReturnType<typeof connect>>;
 function connect(url: string) {

@@ -19,11 +19,11 @@ import { startPostgresServer } from "./postgres_server.ts";
  * ```ts
  * import { startEmbeddedDatabase } from "./embedded_database.ts";
  * const cluster = await startEmbeddedDatabase({ dataDir: "./pgdata" });
- * console.log(cluster.url); // postgres://postgres@/postgres?host=%2Ftmp%2Fbgworker-pg-4242-Ab12Cd&port=5432
+ * console.log(cluster.url); // postgres://postgres@/postgres?host=%2Ftmp%2Fbgworker-pg-4242-Ab12Cd&port=41633
  * await cluster.stop();
  * ```
  */
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   const server = await startPostgresServer(options);
-  return { url: server.url, account: server.account, stop: () => server.stop() };
+  return { url: server.url, tcpUrl: server.tcpUrl, account: server.account, stop: () => server.stop() };
 }

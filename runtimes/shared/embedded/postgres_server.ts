@@ -1,23 +1,28 @@
 /**
  * One PostgreSQL 18 server, run by the postmaster's process from the
  * binaries on the npm registry: initdb when its data directory is new, then
- * `postgres` itself, listening only on a Unix socket in a private
- * directory, trusting the connections that can reach it (the server's
- * account and root). The server leads its own process group, which the
- * watchdog of the worker processes also ends if the postmaster dies, so it
- * never outlives the postmaster.
+ * `postgres` itself, listening on a Unix socket in a private directory,
+ * trusting the connections that can reach it (the server's account and
+ * root), and on a loopback port, where a password set at each start and
+ * kept in memory only is asked for. If the postmaster dies, the watchdog of the worker
+ * processes sends the server SIGQUIT (PostgreSQL's immediate shutdown, which
+ * ends every one of its processes, busy ones too), then SIGKILL, so it never
+ * outlives the postmaster.
  *
  * @module
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chownSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import { forgetGroup, watchGroup } from "../group_reaper.ts";
 import { createLineReader } from "../line_reader.ts";
 import { postgresBinaries } from "./postgres_binaries.ts";
-import { serverAccount, serverDirectories } from "./server_directories.ts";
+import { connectDatabase } from "../database_client.ts";
+import { serverAccount, type ServerDirectories, serverDirectories } from "./server_directories.ts";
 
 /**
  * A running server.
@@ -29,8 +34,10 @@ import { serverAccount, serverDirectories } from "./server_directories.ts";
  * ```
  */
 export interface PostgresServer {
-  /** The superuser's URL: `postgres://postgres@/postgres?host=<socket directory>&port=5432`. */
+  /** The superuser's URL through the Unix socket: `postgres://postgres@/postgres?host=<socket directory>&port=<port>`. */
   readonly url: string;
+  /** The superuser's URL over loopback TCP, with the password set at this start: for any client library. */
+  readonly tcpUrl: string;
   /** The server's pid. */
   readonly pid: number;
   /** The account it runs as. */
@@ -41,8 +48,6 @@ export interface PostgresServer {
 
 /** The superuser initdb makes. */
 const SUPERUSER = "postgres";
-/** The port number only names the socket file (`.s.PGSQL.5432`): the server listens on no TCP port. */
-const SOCKET_PORT = 5432;
 /** Lines of the server's own log kept to explain a failed start. */
 const KEPT_LOG_LINES = 40;
 /** How long a fast shutdown may take before the server's group gets SIGKILL. */
@@ -84,28 +89,25 @@ export async function startPostgresServer(options: { dataDir?: string }): Promis
         throw new Error(`initdb failed: ${(initdb.stderr || initdb.stdout || String(initdb.error)).trim()}`);
       }
     }
-    const server = spawn(join(bin, "postgres"), [
-      "-D",
-      dirs.data,
-      "-k",
-      dirs.socket,
-      "-p",
-      String(SOCKET_PORT),
-      "-c",
-      "listen_addresses=",
-      "-c",
-      "unix_socket_permissions=0700",
-      "-c",
-      "lc_messages=C",
-      ...(options.dataDir === undefined ? ["-c", "fsync=off", "-c", "full_page_writes=off"] : []),
-    ], { env, cwd: "/", stdio: ["ignore", "ignore", "pipe"], detached: true, ...asAccount });
-    const pid = server.pid;
-    if (pid === undefined) throw new Error("could not start postgres");
-    watchGroup(pid);
-    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-    await untilReady(server.stderr!, exited);
+    // Our own client authentication, whatever the data directory's says: the socket's private directory is
+    // the gate for local connections; over loopback TCP, the password (new at every start) is.
+    const hbaFile = join(dirs.socket, "pg_hba.conf");
+    writeFileSync(hbaFile, "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n", { mode: 0o600 });
+    if (account) chownSync(hbaFile, account.uid, account.gid);
+    const started = await startOnFreePort(bin, env, dirs, hbaFile, options.dataDir === undefined, asAccount);
+    const { pid, port, exited } = started;
+    const socketUrl = `postgres://${SUPERUSER}@/postgres?host=${encodeURIComponent(dirs.socket)}&port=${port}`;
+    const password = randomBytes(24).toString("base64url");
+    const admin = await connectDatabase(socketUrl, {});
+    try {
+      // Through the socket, never on a command line or in a file: it appears in no title and no log.
+      await admin.query(`alter role ${SUPERUSER} password '${password}'`);
+    } finally {
+      await admin.close();
+    }
     return {
-      url: `postgres://${SUPERUSER}@/postgres?host=${encodeURIComponent(dirs.socket)}&port=${SOCKET_PORT}`,
+      url: socketUrl,
+      tcpUrl: `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/postgres`,
       pid,
       account: account?.name ?? "the postmaster's own",
       async stop() {
@@ -122,6 +124,65 @@ export async function startPostgresServer(options: { dataDir?: string }): Promis
     rmSync(dirs.temporary, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Start `postgres` on a loopback port that was free a moment ago; another
+ * process may take it in between, so a server that cannot bind it is
+ * started again on another one.
+ */
+async function startOnFreePort(
+  bin: string,
+  env: Record<string, string>,
+  dirs: ServerDirectories,
+  hbaFile: string,
+  temporary: boolean,
+  asAccount: { uid?: number; gid?: number },
+): Promise<{ pid: number; port: number; exited: Promise<void> }> {
+  for (let attempt = 1;; attempt++) {
+    const port = await freeLoopbackPort();
+    const server = spawn(join(bin, "postgres"), [
+      "-D",
+      dirs.data,
+      "-k",
+      dirs.socket,
+      "-p",
+      String(port),
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      `hba_file=${hbaFile}`,
+      "-c",
+      "unix_socket_permissions=0700",
+      "-c",
+      "lc_messages=C",
+      ...(temporary ? ["-c", "fsync=off", "-c", "full_page_writes=off"] : []),
+    ], { env, cwd: "/", stdio: ["ignore", "ignore", "pipe"], detached: true, ...asAccount });
+    const pid = server.pid;
+    if (pid === undefined) throw new Error("could not start postgres");
+    // PostgreSQL's children lead groups of their own: its immediate shutdown (SIGQUIT) is what reaches them all.
+    watchGroup(pid, true);
+    const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+    try {
+      await untilReady(server.stderr!, exited);
+      return { pid, port, exited };
+    } catch (error) {
+      forgetGroup(pid);
+      if (attempt < 3 && /could not (bind|create any TCP\/IP sockets)/.test(String(error))) continue;
+      throw error;
+    }
+  }
+}
+
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** Resolve when the server says it accepts connections; reject with its last lines when it exits first. */

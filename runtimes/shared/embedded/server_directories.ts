@@ -142,21 +142,25 @@ function isAlive(pid: number): boolean {
 
 /**
  * A `postmaster.pid` left by a killed server names a pid that may since
- * belong to another process, which PostgreSQL would take for a running
- * server; on Linux such a file is removed when that pid is not a postgres.
+ * belong to another process, or still be the killed server's zombie, which
+ * PostgreSQL would take for a running server; on Linux such a file is
+ * removed when that pid is not a live postgres.
  */
 function removeStalePidFile(data: string): void {
   const pidFile = join(data, "postmaster.pid");
   try {
     const pid = Number(readFileSync(pidFile, "utf8").split("\n", 1)[0]);
     if (!pid || !existsSync("/proc/self/comm")) return;
-    let command = "";
+    let stat = "";
     try {
-      command = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     } catch {
       return; // no such process: PostgreSQL sees the file is stale itself
     }
-    if (command !== "postgres") rmSync(pidFile, { force: true });
+    // "pid (comm) state …": a zombie (a killed server its new parent has not reaped yet) answers kill(pid, 0) too.
+    const command = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (command !== "postgres" || state === "Z") rmSync(pidFile, { force: true });
   } catch {
     // No pid file: nothing stale.
   }
@@ -173,7 +177,7 @@ function giveTo(path: string, account: ServerAccount): void {
 
 /** The server's account must be able to pass through every directory above its data directory. */
 function requireReachable(path: string, account: ServerAccount): void {
-  for (let dir = dirname(path); ; dir = dirname(dir)) {
+  for (let dir = dirname(path);; dir = dirname(dir)) {
     const { mode, uid, gid } = statSync(dir);
     const searchable = uid === account.uid ? mode & 0o100 : gid === account.gid ? mode & 0o010 : mode & 0o001;
     if (!searchable) {
