@@ -148,6 +148,13 @@ export function figures(r, peers) {
       [`h. transactions, ${cluster}: client in the postmaster's process (floor)`, tps(db.floorTps), "", "", ""],
       [`h. transactions, ${cluster}: one worker`, tps(db.tps1), ratio(db.tps1, db.floorTps), "", ""],
       [`h. transactions, ${cluster}: four workers, in all`, tps(db.tps4), ratio(db.tps4, db.floorTps), "", ""],
+      [
+        `h. transactions, ${cluster}: four workers vs one`,
+        ratio(db.tps4, db.tps1),
+        "",
+        "≥ 1.5×",
+        verdict(db.tps4 >= 1.5 * db.tps1),
+      ],
     );
   }
   if (peers) {

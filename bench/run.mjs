@@ -58,16 +58,19 @@ try {
   for (const runtime of wanted) {
     console.log(`\n=== ${runtime} ===`);
     const suite = await script(runtime, "suite.mjs");
-    const peers = runtime.startsWith("node") ? await script(runtime, "peers.mjs") : null;
+    const peers = runtime.startsWith("node") && !process.env.BENCH_ONLY ? await script(runtime, "peers.mjs") : null;
     results.runtimes[runtime] = { ...suite, peers };
     console.log(
       `${suite.runtime} ${suite.version}: medians of ${suite.repetitions} runs after ${suite.warmUp} warm-up runs`,
     );
-    console.table(figures(suite, peers));
+    // BENCH_ONLY measures some figures only: the table needs them all, so those are printed as they are.
+    if (process.env.BENCH_ONLY) console.log(JSON.stringify(suite, null, 2));
+    else console.table(figures(suite, peers));
   }
 } finally {
   await realPostgres?.stop();
 }
+const file = process.env.BENCH_ONLY ? "partial.json" : "latest.json";
 mkdirSync(join(root, "bench", "results"), { recursive: true });
-writeFileSync(join(root, "bench", "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");
-console.log("\nwritten: bench/results/latest.json");
+writeFileSync(join(root, "bench", "results", file), JSON.stringify(results, null, 2) + "\n");
+console.log(`\nwritten: bench/results/${file}`);

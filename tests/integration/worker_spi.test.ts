@@ -99,6 +99,13 @@ for (const cluster of CLUSTERS) {
         [{ type: "total", value: 1 }],
         "dynamic bgworker correctly consumed tuple data",
       );
+      // Back to its nap: its wait event, as pg_stat_activity shows worker_spi's (a bounded poll: no event says it).
+      const napping = () =>
+        spi.pm.backgroundWorkers().find((w) => w.bgw_name === "worker_spi dynamic worker 4")?.waitEvent;
+      for (const since = Date.now(); napping() !== "WorkerSpiMain" && Date.now() - since < 10_000;) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(napping(), "WorkerSpiMain");
     },
   );
 
