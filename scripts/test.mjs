@@ -64,7 +64,11 @@ function last(text, regex) {
 // The database tests run against the embedded cluster and against this real server.
 const realPostgres = await startRealPostgres();
 process.env.BGWORKER_TEST_POSTGRES_URL = realPostgres.url;
-console.log(`real PostgreSQL for the database tests: ${realPostgres.version} at ${realPostgres.url.replace(/:[^:@/]*@/, ":***@")}`);
+console.log(
+  `real PostgreSQL for the database tests: ${realPostgres.version} at ${
+    realPostgres.url.replace(/:[^:@/]*@/, ":***@")
+  }`,
+);
 
 const results = [];
 try {
