@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BGW_NEVER_RESTART, BGWORKER_SHMEM_ACCESS } from "../src/constants.ts";
+import { SharedMemoryApi } from "../src/postmaster/shared_memory_api.ts";
 import { requireLinux } from "../src/shmem/mapper.ts";
 import { fakePostmaster, type FakeRuntime, worker } from "./helpers/fake_runtime.ts";
 import { FakeSharedMemory } from "./helpers/fake_shared_memory.ts";
+import { parseMetrics } from "./helpers/prometheus.ts";
 
 const SHMEM = { bgw_flags: BGWORKER_SHMEM_ACCESS };
 
@@ -38,6 +40,11 @@ test("shared memory: start() creates one segment sized from _PG_init's requests,
   assert.equal(startOf(runtime, "plain").sharedMemory, undefined, "a worker without the flag is not given the segment");
   assert.equal(pm.getNamedLWLockTranche("counters").length, 4);
   assert.equal(pm.shmemInitStruct("settings", 8).found, true);
+  assert.ok(pm instanceof SharedMemoryApi, "the facade's shared memory calls come from its base");
+  const usage = parseMetrics(pm.metrics());
+  assert.equal(Number(usage.get("bgworker_shared_memory_reserved_bytes")!.metrics[0]!.value), size);
+  const used = Number(usage.get("bgworker_shared_memory_used_bytes")!.metrics[0]!.value);
+  assert.ok(used > 0 && used < size, `used ${used} of ${size}: the header, the locks and one struct`);
 });
 
 test("shared memory: requests after start are refused with PostgreSQL's reason, bad ones name the argument, and nothing earlier is lost", async () => {

@@ -61,6 +61,17 @@ export class ChildExits {
     for (const line of decision.log) this.#ctx.log(line.level, line.message, { worker: identityOf(slot, process.pid) });
     // Notifications meant for the dead process have nowhere to go (BackgroundWorkerStopNotifications).
     table.stopNotificationsTo(process.pid);
+    this.#ctx.metrics.exited(
+      slot.terminate
+        ? "terminated"
+        : decision.crash
+        ? "crash"
+        : signal !== null || code === null
+        ? "signal"
+        : code === 0
+        ? "0"
+        : "1",
+    );
     if (decision.crash) this.#beginCrashCycle();
     this.settle(slot, decision.outcome);
     this.checkAllGone();
@@ -189,6 +200,7 @@ export class ChildExits {
   #beginCrashCycle(): void {
     const ctx = this.#ctx;
     ctx.state.transition("crash");
+    ctx.metrics.crashCycle();
     ctx.processes.signalAll("SIGQUIT");
     if (ctx.processes.size > 0) ctx.killTimer.arm();
   }

@@ -16,6 +16,7 @@ import type { DatabaseCluster } from "./database_cluster.ts";
 import type { PostmasterEvents } from "./events.ts";
 import type { KillTimer } from "./kill_timer.ts";
 import type { LiveProcesses } from "./live_processes.ts";
+import type { PostmasterMetrics } from "./metrics.ts";
 import type { Notifier } from "./notifier.ts";
 import type { CheckedOptions, LogContext } from "./options.ts";
 import type { PostmasterState } from "./pm_state.ts";
@@ -49,6 +50,8 @@ export interface PostmasterContext {
   readonly shmem: ClusterSegment;
   readonly database: DatabaseCluster;
   readonly listeners: Listeners<PostmasterEvents>;
+  /** The counters behind `pm.metrics()`. */
+  readonly metrics: PostmasterMetrics;
   /** Log through the user's logger; a logger that throws is ignored. */
   log(level: LogLevel, message: string, context?: LogContext): void;
   /** Where bare library names are looked up. */

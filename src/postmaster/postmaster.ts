@@ -11,8 +11,6 @@
 
 import { BGWH_NOT_YET_STARTED, BGWH_STOPPED } from "../constants.ts";
 import { type BackgroundWorkerHandle, requireHandle, type WorkerStatus } from "../handle.ts";
-import type { ShmemStruct } from "../shmem/attachment.ts";
-import type { LWLock } from "../shmem/lwlock.ts";
 import type { BackgroundWorker } from "../worker_spec.ts";
 import type { WorkerOptions } from "../worker_options.ts";
 import type { PostmasterContext } from "./context.ts";
@@ -22,6 +20,7 @@ import type { ShutdownMode } from "./pm_state.ts";
 import type { Registrations } from "./registrations.ts";
 import { buildRooms } from "./rooms.ts";
 import type { Shutdown } from "./shutdown.ts";
+import { SharedMemoryApi } from "./shared_memory_api.ts";
 import { SlotTable } from "./slot_table.ts";
 
 export type { CorePostmasterOptions, Logger, PostmasterConstructor, PostmasterOptions } from "./options.ts";
@@ -47,7 +46,7 @@ export type { ShutdownMode } from "./pm_state.ts";
  * await pm.stop("fast");
  * ```
  */
-export class Postmaster {
+export class Postmaster extends SharedMemoryApi {
   readonly #ctx: PostmasterContext;
   readonly #registrations: Registrations;
   readonly #shutdown: Shutdown;
@@ -59,6 +58,7 @@ export class Postmaster {
    */
   constructor(options: CorePostmasterOptions) {
     const rooms = buildRooms(checkPostmasterOptions(options));
+    super(rooms.ctx.shmem);
     this.#ctx = rooms.ctx;
     this.#registrations = rooms.registrations;
     this.#shutdown = rooms.shutdown;
@@ -311,70 +311,25 @@ export class Postmaster {
   }
 
   /**
-   * Reserve `bytes` of shared memory for named structs: PostgreSQL's
-   * `RequestAddinShmemSpace`. Only before `start()` or from a `_PG_init`.
-   * Each struct takes whole 4 KiB pages of it; a few pages of slack are added.
-   *
-   * @example
-   * ```ts
-   * import type { Postmaster } from "bgworker";
-   * export function _PG_init(pm: Postmaster) {
-   *   pm.requestAddinShmemSpace(8192);
-   * }
-   * ```
-   */
-  requestAddinShmemSpace(bytes: number): void {
-    this.#ctx.shmem.requestAddinShmemSpace(bytes);
-  }
-
-  /**
-   * Ask for `count` lightweight locks under `name`: PostgreSQL's
-   * `RequestNamedLWLockTranche`. Only before `start()` or from a `_PG_init`.
+   * The cluster's metrics in Prometheus's text exposition format (0.0.4),
+   * names prefixed `bgworker_`: workers by state, slots, starts, exits by
+   * kind, restarts, crash cycles, failed workers, the registration →
+   * `BGWH_STARTED` latency, spares, shared memory, and each running
+   * worker's memory and CPU (labelled by name, type and slot).
    *
    * @example
    * ```ts
    * import { Postmaster } from "bgworker";
-   * new Postmaster().requestNamedLWLockTranche("counters", 1);
+   * const text = new Postmaster().metrics(); // serve it at /metrics
    * ```
    */
-  requestNamedLWLockTranche(name: string, count: number): void {
-    this.#ctx.shmem.requestNamedLWLockTranche(name, count);
-  }
-
-  /**
-   * Find or create a named struct in shared memory: PostgreSQL's
-   * `ShmemInitStruct`. `found` is false for the one that created it (zeroed).
-   * Available from the `shmemStartup` event on; after a crash the segment is
-   * new and structs must be asked for again.
-   *
-   * @example
-   * ```ts
-   * import { Postmaster } from "bgworker";
-   * const pm = new Postmaster();
-   * pm.on("shmemStartup", () => {
-   *   const { buffer, found } = pm.shmemInitStruct("counters", 64);
-   *   if (!found) new Int32Array(buffer)[0] = 100;
-   * });
-   * ```
-   */
-  shmemInitStruct(name: string, size: number): ShmemStruct {
-    return this.#ctx.shmem.attachment("shmemInitStruct").initStruct(name, size);
-  }
-
-  /**
-   * The locks of a tranche requested in `_PG_init`: PostgreSQL's
-   * `GetNamedLWLockTranche`. Acquiring blocks the calling thread, so the
-   * postmaster had better use `conditionalAcquire`.
-   *
-   * @example
-   * ```ts
-   * import { Postmaster } from "bgworker";
-   * const [lock] = new Postmaster().getNamedLWLockTranche("counters");
-   * if (lock?.conditionalAcquire("shared")) lock.release();
-   * ```
-   */
-  getNamedLWLockTranche(name: string): LWLock[] {
-    return this.#ctx.shmem.attachment("getNamedLWLockTranche").tranche(name);
+  metrics(): string {
+    return this.#ctx.metrics.render({
+      workers: this.backgroundWorkers(),
+      maxWorkerProcesses: this.#ctx.options.maxWorkerProcesses,
+      sparesIdle: this.#ctx.spares.size,
+      sharedMemory: this.#ctx.shmem.usage(),
+    });
   }
 
   /**

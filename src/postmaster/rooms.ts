@@ -18,6 +18,7 @@ import { KillTimer } from "./kill_timer.ts";
 import { Launcher } from "./launcher.ts";
 import { LiveProcesses } from "./live_processes.ts";
 import { MemoryLimits } from "./memory_limits.ts";
+import { PostmasterMetrics } from "./metrics.ts";
 import { Notifier } from "./notifier.ts";
 import type { CheckedOptions, LogContext } from "./options.ts";
 import { PostmasterState } from "./pm_state.ts";
@@ -115,6 +116,7 @@ export function buildRooms(o: CheckedOptions): Rooms {
     shmem,
     database: new DatabaseCluster(o.database, { startEmbedded: adapter.startEmbeddedDatabase?.bind(adapter), log }),
     listeners,
+    metrics: new PostmasterMetrics(listeners),
     log,
     lookup: () => ({
       cwd: adapter.cwd(),

@@ -204,6 +204,11 @@ export class ClusterSegment {
     return table ? table.describe(table.current(slot, pid)) : null;
   }
 
+  /** The segment's size and the bytes used in it, or null while there is no segment. */
+  usage(): { sizeBytes: number; usedBytes: number } | null {
+    return this.#attachment?.usage() ?? null;
+  }
+
   /** The postmaster's own mapping, or an error saying why there is none. */
   attachment(caller: string): SegmentAttachment {
     if (!this.#attachment) throw new Error(`${caller}: ${this.#unavailable}`);

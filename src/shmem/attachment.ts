@@ -88,6 +88,11 @@ export class SegmentAttachment {
     return { buffer, found };
   }
 
+  /** The segment's size and the bytes used in it so far (see `ShmemIndex.usage`). */
+  usage(): { sizeBytes: number; usedBytes: number } {
+    return this.#index.usage();
+  }
+
   /** The cluster's custom wait event names and each worker slot's wait event; null in a segment laid out without them. */
   get waitEvents(): WaitEventTable | null {
     if (this.#waitEvents === undefined) this.#waitEvents = this.#index.waitEvents();

@@ -182,6 +182,11 @@ export class ShmemIndex {
     });
   }
 
+  /** The segment's size, and the bytes up to the end of the last struct made in it (header and lock words included). */
+  usage(): { sizeBytes: number; usedBytes: number } {
+    return { sizeBytes: this.#buffer.byteLength, usedBytes: Atomics.load(this.#words, WORD.nextFree) };
+  }
+
   /** The locks of a named tranche: PostgreSQL's `GetNamedLWLockTranche`. */
   tranche(name: string): LWLock[] {
     const entry = this.#find(name);
