@@ -8,6 +8,7 @@
 
 import type { StartMessage } from "./protocol.ts";
 import type { SharedMemoryMapper } from "./shmem/mapper.ts";
+import type { ControlRequest } from "./control_protocol.ts";
 import type { SignalName } from "./signal_names.ts";
 
 /**
@@ -163,6 +164,13 @@ export interface RuntimeAdapter {
    * application listens for that signal itself (then do nothing).
    */
   endAsSignal?(signal: ShutdownSignal): void;
+  /**
+   * Open the control socket at `path` (null: the default place for this
+   * process) and hand each valid request to `serve`; the socket is removed
+   * at `close()` and when the process exits. Rejects, saying why, when the
+   * place is not the user's own or another live postmaster has it.
+   */
+  serveControl?(path: string | null, serve: ControlService): Promise<ControlServer>;
   /** Start the embedded PostgreSQL server (PostgreSQL 18 from the npm registry). Without it, only a `database.url` serves workers. */
   startEmbeddedDatabase?(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase>;
 }
@@ -200,4 +208,47 @@ export interface EmbeddedDatabase {
   account: string;
   /** Stop the server; resolves once it is down. */
   stop(): Promise<void>;
+}
+
+/**
+ * A client of the control socket, as a request's handler sees it.
+ *
+ * @example
+ * ```ts
+ * import type { ControlPeer } from "./adapter.ts";
+ * const answer = (peer: ControlPeer) => peer.send({ id: null, ok: true });
+ * ```
+ */
+export interface ControlPeer {
+  /** Write one JSON line to the client; dropped once it is gone. */
+  send(message: unknown): void;
+  /** Call `listener` once the client is gone. */
+  onClose(listener: () => void): void;
+}
+
+/**
+ * What the postmaster does with each valid request on its control socket.
+ *
+ * @example
+ * ```ts
+ * import type { ControlService } from "./adapter.ts";
+ * const serve: ControlService = (request, peer) => peer.send({ id: request.id ?? null, ok: true });
+ * ```
+ */
+export type ControlService = (request: ControlRequest, peer: ControlPeer) => void;
+
+/**
+ * An open control socket.
+ *
+ * @example
+ * ```ts
+ * import type { ControlServer } from "./adapter.ts";
+ * const shut = (server: ControlServer) => server.close();
+ * ```
+ */
+export interface ControlServer {
+  /** Where it listens. */
+  readonly path: string;
+  /** Stop listening, end the connections, and remove the socket. */
+  close(): Promise<void>;
 }

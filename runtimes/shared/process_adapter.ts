@@ -25,6 +25,8 @@ import { MAX_MESSAGE_BYTES, type StartMessage } from "../../src/protocol.ts";
 import type { SignalName } from "../../src/signal_names.ts";
 import { forgetGroup, watchGroup } from "./group_reaper.ts";
 import { createLineReader } from "./line_reader.ts";
+import { serveControl } from "./control/control_server.ts";
+import { atExit } from "./exit_callbacks.ts";
 import { processExists } from "./process_exists.ts";
 import { processUsage } from "./process_usage.ts";
 import { runtimeSharedMemory } from "./shared_memory.ts";
@@ -115,6 +117,7 @@ export function createProcessAdapter(
     atExit,
     startEmbeddedDatabase: capabilities.startEmbeddedDatabase,
     heapLimitSignal: capabilities.heapLimitSignal,
+    serveControl,
     catchShutdownSignals(handler) {
       const listeners = SHUTDOWN_SIGNALS.map((signal) => [signal, () => handler(signal)] as const);
       for (const [signal, listener] of listeners) process.on(signal, listener);
@@ -130,28 +133,6 @@ export function createProcessAdapter(
 }
 
 const SHUTDOWN_SIGNALS: readonly ShutdownSignal[] = ["SIGTERM", "SIGINT", "SIGQUIT"];
-
-/** Work for the process's exit, shared by every postmaster in it: one "exit" listener however many there are. */
-const exitCallbacks = new Set<() => void>();
-
-function atExit(callback: () => void): () => void {
-  if (exitCallbacks.size === 0) process.on("exit", runExitCallbacks);
-  exitCallbacks.add(callback);
-  return () => {
-    exitCallbacks.delete(callback);
-    if (exitCallbacks.size === 0) process.off("exit", runExitCallbacks);
-  };
-}
-
-function runExitCallbacks(): void {
-  for (const callback of exitCallbacks) {
-    try {
-      callback();
-    } catch {
-      // Exiting: nothing to report to.
-    }
-  }
-}
 
 function spawnWorker(
   command: WorkerCommand,

@@ -121,6 +121,12 @@ export interface PostmasterOptions {
   workerOutput?: "logger" | "inherit";
   /** Options every worker gets unless its registration gives its own (field by field): see {@link WorkerOptions}. */
   workerDefaults?: WorkerOptions;
+  /**
+   * A control socket for the `bgworker` command and other tools, opened at
+   * `start()` and removed at `stop()`: `true` for the default place
+   * (`$XDG_RUNTIME_DIR/bgworker/<pid>.sock`, or `<tmpdir>/bgworker-<uid>/<pid>.sock`), or a path. Off by default.
+   */
+  controlSocket?: boolean | string;
 }
 
 /**
@@ -176,6 +182,8 @@ export interface CheckedOptions {
   handleSignals: boolean;
   workerDefaults: Readonly<WorkerOptions>;
   workerOutput: "logger" | "inherit";
+  /** The control socket's path, `true` for the default place, or null when there is none. */
+  controlSocket: string | true | null;
 }
 
 const KNOWN = [
@@ -192,6 +200,7 @@ const KNOWN = [
   "handleSignals",
   "workerDefaults",
   "workerOutput",
+  "controlSocket",
 ] as const;
 
 /**
@@ -233,7 +242,17 @@ export function checkPostmasterOptions(options: unknown): CheckedOptions {
     handleSignals: booleanOption(given, "handleSignals", true),
     workerDefaults: workerDefaultsOption(given.workerDefaults),
     workerOutput: workerOutputOption(given.workerOutput),
+    controlSocket: controlSocketOption(given.controlSocket),
   };
+}
+
+function controlSocketOption(value: unknown): string | true | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return true;
+  if (typeof value !== "string" || value === "" || value.includes("\0")) {
+    throw new TypeError(`controlSocket must be true, false or a socket path; got ${describeValue(value)}`);
+  }
+  return value;
 }
 
 function workerOutputOption(value: unknown): "logger" | "inherit" {

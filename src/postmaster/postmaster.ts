@@ -15,6 +15,7 @@ import type { BackgroundWorker } from "../worker_spec.ts";
 import type { WorkerOptions } from "../worker_options.ts";
 import type { PostmasterContext } from "./context.ts";
 import type { PostmasterEvents, WorkerSummary } from "./events.ts";
+import { ControlSocket } from "./control.ts";
 import { checkPostmasterOptions, type CorePostmasterOptions } from "./options.ts";
 import type { ShutdownMode } from "./pm_state.ts";
 import type { Registrations } from "./registrations.ts";
@@ -50,6 +51,7 @@ export class Postmaster extends SharedMemoryApi {
   readonly #ctx: PostmasterContext;
   readonly #registrations: Registrations;
   readonly #shutdown: Shutdown;
+  readonly #control: ControlSocket;
 
   /**
    * A postmaster over `options.adapter`; the options are checked here (see {@link PostmasterOptions}).
@@ -62,11 +64,22 @@ export class Postmaster extends SharedMemoryApi {
     this.#ctx = rooms.ctx;
     this.#registrations = rooms.registrations;
     this.#shutdown = rooms.shutdown;
+    this.#control = new ControlSocket(rooms.ctx, {
+      workers: () => this.backgroundWorkers(),
+      metrics: () => this.metrics(),
+      reload: () => this.reloadConfiguration(),
+      stop: (mode) => this.stop(mode),
+    }, rooms.ring);
   }
 
   /** The postmaster's process id (PostgreSQL's `PostmasterPid`). */
   get pid(): number {
     return this.#ctx.adapter.pid;
+  }
+
+  /** Where the control socket listens (option `controlSocket`), from `start()` until `stop()`; null otherwise. */
+  get controlSocketPath(): string | null {
+    return this.#control.path;
   }
 
   /** Slots shared by all workers (`max_worker_processes`). */
@@ -123,6 +136,8 @@ export class Postmaster extends SharedMemoryApi {
     if (state.current !== "init") {
       throw new Error(`postmaster cannot start: it is already ${state.isRunning ? "running" : state.current}`);
     }
+    // First: a control socket that cannot be opened safely is an error of start(), with nothing begun.
+    await this.#control.open();
     state.transition("startup");
     try {
       for (const library of this.#ctx.options.sharedPreloadLibraries) await this.#registrations.preload(library, this);
@@ -130,6 +145,7 @@ export class Postmaster extends SharedMemoryApi {
       await shmem.create();
     } catch (error) {
       if (state.is("startup")) state.transition("init");
+      await this.#control.close();
       throw error;
     }
     if (!state.is("startup")) return shmem.remove(); // stop() came meanwhile

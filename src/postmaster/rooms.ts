@@ -17,6 +17,7 @@ import type { PostmasterEvents } from "./events.ts";
 import { KillTimer } from "./kill_timer.ts";
 import { Launcher } from "./launcher.ts";
 import { LiveProcesses } from "./live_processes.ts";
+import { LogRing } from "./log_ring.ts";
 import { MemoryLimits } from "./memory_limits.ts";
 import { PostmasterMetrics } from "./metrics.ts";
 import { Notifier } from "./notifier.ts";
@@ -40,6 +41,8 @@ import { SparePool } from "./spare_pool.ts";
  */
 export interface Rooms {
   ctx: PostmasterContext;
+  /** The last log lines, kept when there is a control socket. */
+  ring: LogRing | null;
   registrations: Registrations;
   shutdown: Shutdown;
 }
@@ -63,7 +66,13 @@ export function buildRooms(o: CheckedOptions): Rooms {
     const worker = context?.stream ? context.worker : undefined;
     adapter.writeLog(worker ? `${level}:  [${worker.pid}] ${worker.name}: ${message}` : `${level}:  ${message}`);
   });
+  // The control socket's `logs` reads the last lines; without a control socket none are kept.
+  const ring = o.controlSocket === null ? null : new LogRing();
   const log = (level: LogLevel, message: string, context?: LogContext) => {
+    if (ring && level !== "DEBUG1") {
+      const worker = context?.worker ? { name: context.worker.name, pid: context.worker.pid } : null;
+      ring.push({ at: Date.now(), level, message, worker });
+    }
     try {
       if (context) logger(level, message, context);
       else logger(level, message);
@@ -143,5 +152,5 @@ export function buildRooms(o: CheckedOptions): Rooms {
     protocolError: (slot, process, reason) => channel.onProtocolViolation(slot, process, reason),
     exit: (slot, process, code, signal) => room.exits.onExit(slot, process, code, signal),
   });
-  return { ctx, registrations: room.registrations, shutdown: room.shutdown };
+  return { ctx, ring, registrations: room.registrations, shutdown: room.shutdown };
 }
