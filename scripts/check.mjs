@@ -150,56 +150,76 @@ await step("build dist/ with declarations, the worker side bundled", async () =>
 });
 await step("publint", () => must(bin("publint"), ["--strict"]));
 await step("deno publish --dry-run", () => must(bin("deno"), ["publish", "--dry-run", "--allow-dirty"]));
-await step("npm pack, install the tarball, import and run a worker on Node, Deno and Bun", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "bgworker-pack-"));
-  try {
-    const packed = await must("npm", ["pack", "--pack-destination", dir, "--json"], { quiet: true });
-    const tarball = JSON.parse(packed.slice(packed.indexOf("["))).at(0).filename;
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "pack-smoke", private: true, type: "module" }));
-    await must("npm", ["install", "--no-audit", "--no-fund", join(dir, tarball)], { cwd: dir, quiet: true });
-    writeFileSync(
-      join(dir, "hello_worker.mjs"),
-      [
-        `import { myBgworkerEntry, myProcPid } from "bgworker/worker";`,
-        `export function main(arg) { if (myBgworkerEntry.bgw_name !== "smoke" || arg !== 7 || !myProcPid) process.exit(3); }`,
-      ].join("\n"),
-    );
-    writeFileSync(
-      join(dir, "smoke.mjs"),
-      [
-        `import process from "node:process";`,
-        `import * as bgworker from "bgworker";`,
-        `import * as worker from "bgworker/worker";`,
-        `const own = await import("bgworker/" + process.env.RUNTIME);`,
-        `if (typeof bgworker.Postmaster !== "function" || bgworker.BGW_MAXLEN !== 96 || typeof worker.waitLatch !== "function" || typeof own.Postmaster !== "function") throw new Error("exports missing");`,
-        `const pm = new bgworker.Postmaster();`,
-        `const h = pm.registerDynamicBackgroundWorker({ bgw_name: "smoke", bgw_flags: 0, bgw_start_time: 0, bgw_restart_time: -1, bgw_library_name: "./hello_worker.mjs", bgw_function_name: "main", bgw_main_arg: 7, bgw_notify_pid: pm.pid });`,
-        `const exits = [];`,
-        `pm.on("notify", (n) => exits.push(n.status));`,
-        `await pm.start();`,
-        `await pm.waitForBackgroundWorkerShutdown(h);`,
-        `await pm.stop();`,
-        `if (!exits.includes(0)) throw new Error("the worker never reported in: " + exits);`,
-        `console.log("imported and ran a worker from the tarball");`,
-      ].join("\n"),
-    );
-    const logExit = (label) => (output) => {
-      if (/exited with exit code [1-9]/.test(output)) throw new Error(`${label}: the worker failed`);
-    };
-    for (
-      const [label, command, args] of [
-        ["node", process.execPath, ["smoke.mjs"]],
-        ["deno", bin("deno"), ["run", "-A", "--no-prompt", "smoke.mjs"]],
-        ["bun", bin("bun"), ["smoke.mjs"]],
-      ]
-    ) {
-      console.log(`-- ${label}`);
-      logExit(label)(await must(command, args, { cwd: dir, env: { RUNTIME: label } }));
+await step(
+  "npm pack, install the tarball, import and run a worker on Node, Deno and Bun, run the bgworker command",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bgworker-pack-"));
+    try {
+      const packed = await must("npm", ["pack", "--pack-destination", dir, "--json"], { quiet: true });
+      const tarball = JSON.parse(packed.slice(packed.indexOf("["))).at(0).filename;
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "pack-smoke", private: true, type: "module" }));
+      await must("npm", ["install", "--no-audit", "--no-fund", join(dir, tarball)], { cwd: dir, quiet: true });
+      writeFileSync(
+        join(dir, "hello_worker.mjs"),
+        [
+          `import { myBgworkerEntry, myProcPid } from "bgworker/worker";`,
+          `export function main(arg) { if (myBgworkerEntry.bgw_name !== "smoke" || arg !== 7 || !myProcPid) process.exit(3); }`,
+        ].join("\n"),
+      );
+      writeFileSync(
+        join(dir, "smoke.mjs"),
+        [
+          `import process from "node:process";`,
+          `import * as bgworker from "bgworker";`,
+          `import * as worker from "bgworker/worker";`,
+          `const own = await import("bgworker/" + process.env.RUNTIME);`,
+          `if (typeof bgworker.Postmaster !== "function" || bgworker.BGW_MAXLEN !== 96 || typeof worker.waitLatch !== "function" || typeof own.Postmaster !== "function") throw new Error("exports missing");`,
+          `const pm = new bgworker.Postmaster();`,
+          `const h = pm.registerDynamicBackgroundWorker({ bgw_name: "smoke", bgw_flags: 0, bgw_start_time: 0, bgw_restart_time: -1, bgw_library_name: "./hello_worker.mjs", bgw_function_name: "main", bgw_main_arg: 7, bgw_notify_pid: pm.pid });`,
+          `const exits = [];`,
+          `pm.on("notify", (n) => exits.push(n.status));`,
+          `await pm.start();`,
+          `await pm.waitForBackgroundWorkerShutdown(h);`,
+          `await pm.stop();`,
+          `if (!exits.includes(0)) throw new Error("the worker never reported in: " + exits);`,
+          `console.log("imported and ran a worker from the tarball");`,
+        ].join("\n"),
+      );
+      const logExit = (label) => (output) => {
+        if (/exited with exit code [1-9]/.test(output)) throw new Error(`${label}: the worker failed`);
+      };
+      for (
+        const [label, command, args] of [
+          ["node", process.execPath, ["smoke.mjs"]],
+          ["deno", bin("deno"), ["run", "-A", "--no-prompt", "smoke.mjs"]],
+          ["bun", bin("bun"), ["smoke.mjs"]],
+        ]
+      ) {
+        console.log(`-- ${label}`);
+        logExit(label)(await must(command, args, { cwd: dir, env: { RUNTIME: label } }));
+      }
+      // The bgworker command, as installed from the tarball (deno's npm: specifier would fetch the published one).
+      for (
+        const [label, command, args] of [
+          ["npx bgworker", "npx", ["--no-install", "bgworker", "--help"]],
+          ["bunx bgworker", bin("bun"), ["x", "bgworker", "--help"]],
+          ["deno bgworker", bin("deno"), [
+            "run",
+            "-A",
+            "node_modules/bgworker/dist/runtimes/shared/cli/main.js",
+            "--help",
+          ]],
+        ]
+      ) {
+        console.log(`-- ${label} --help`);
+        const help = await must(command, args, { cwd: dir });
+        if (!help.includes("Usage: bgworker")) throw new Error(`${label} --help printed no usage:\n${help}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 console.log("\n=== checks ===");
 console.table(steps);

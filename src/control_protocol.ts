@@ -47,7 +47,9 @@ export type ControlRequest =
 export interface ControlLogLine {
   /** Epoch milliseconds. */
   at: number;
+  /** The log level: LOG, WARNING, FATAL… */
   level: string;
+  /** The line, without the level. */
   message: string;
   /** The worker the line is about or from: its name and pid, or null. */
   worker: { name: string; pid: number | null } | null;

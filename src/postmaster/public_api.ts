@@ -19,6 +19,9 @@ export type {
   WorkerSummary,
 } from "./postmaster.ts";
 export type {
+  ControlPeer,
+  ControlServer,
+  ControlService,
   EmbeddedDatabase,
   RuntimeAdapter,
   ShutdownSignal,
@@ -31,6 +34,8 @@ export type { StartMessage, WorkerDatabase, WorkerSharedMemory } from "../protoc
 export type { SegmentLocation } from "../shmem/attachment.ts";
 export type { SharedMemoryMapper } from "../shmem/mapper.ts";
 export { Postmaster as CorePostmaster } from "./postmaster.ts";
+export { SharedMemoryApi } from "./shared_memory_api.ts";
+export type { ControlLogLine, ControlReply, ControlRequest } from "../control_protocol.ts";
 export type { CorePostmasterOptions, LogContext, PostmasterConstructor, WorkerIdentity } from "./options.ts";
 export type { ShmemStruct } from "../shmem/attachment.ts";
 export type { LWLock, LWLockMode } from "../shmem/lwlock.ts";

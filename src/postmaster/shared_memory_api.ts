@@ -24,7 +24,11 @@ import type { ClusterSegment } from "./shared_memory.ts";
 export class SharedMemoryApi {
   readonly #shmem: ClusterSegment;
 
-  /** @param shmem the cluster's segment */
+  /**
+   * The calls over one cluster's segment.
+   *
+   * @param shmem the cluster's segment
+   */
   constructor(shmem: ClusterSegment) {
     this.#shmem = shmem;
   }

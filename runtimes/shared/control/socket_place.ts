@@ -13,6 +13,7 @@ import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { pidOfControlSocket } from "./socket_path.ts";
+import { processExists } from "../process_exists.ts";
 
 /**
  * Prepare `path` for a new control socket; `isDefault` for the default
@@ -55,18 +56,9 @@ export async function prepareSocketPlace(path: string, isDefault: boolean): Prom
 async function sweepDeadPostmasters(dir: string): Promise<void> {
   for (const name of readdirSync(dir)) {
     const pid = pidOfControlSocket(name);
-    if (pid === null || pid === process.pid || isAlive(pid)) continue;
+    if (pid === null || pid === process.pid || processExists(pid)) continue;
     const path = join(dir, name);
     if (statOrNull(path)?.isSocket() && !(await answers(path))) rmSync(path, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM";
   }
 }
 
