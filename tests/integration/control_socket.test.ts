@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -167,4 +167,36 @@ test("control socket: controlSocket is checked like every option", async () => {
     /controlSocket must be true, false or a socket path; got/,
   );
   assert.throws(() => new Postmaster({ controlSocket: "" }), /controlSocket must be/);
+});
+
+test("control socket: another user cannot connect", {
+  skip: process.getuid?.() === 0
+    ? false
+    : "needs root to run the client as another user (nobody); as another user the 0700 directory is the same proof",
+}, async (t) => {
+  const { pm } = realPostmaster({ controlSocket: true });
+  await pm.start();
+  t.after(() => pm.stop("immediate"));
+  const nobody = Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" }).trim());
+  // The runtime's binary may sit where nobody cannot reach it (node_modules in a 0700 clone): nobody runs a copy.
+  const home = mkdtempSync(join(tmpdir(), "bgw-control-nobody-"));
+  t.after(() => rmSync(home, { recursive: true, force: true }));
+  const runtime = join(home, "runtime");
+  copyFileSync(process.execPath, runtime);
+  chmodSync(home, 0o755);
+  chmodSync(runtime, 0o755);
+  chownSync(home, nobody, nobody);
+  const code =
+    `import("node:net").then(({ connect }) => { const s = connect(${JSON.stringify(pm.controlSocketPath)}); ` +
+    `s.on("connect", () => { console.log("connected"); process.exit(0); }); ` +
+    `s.on("error", (e) => { console.log(e.code); process.exit(0); }); });`;
+  const args = "Deno" in globalThis ? ["eval", code] : ["-e", code];
+  const output = execFileSync(runtime, args, {
+    uid: nobody,
+    gid: nobody,
+    cwd: home,
+    env: { HOME: home, DENO_DIR: join(home, "deno"), PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    encoding: "utf8",
+  }).trim();
+  assert.equal(output, "EACCES", "the 0700 directory keeps every other user out");
 });
