@@ -112,6 +112,11 @@ export interface RuntimeAdapter {
   /** Cancel a timer; unknown or fired timers are ignored. */
   clearTimer(timer: TimerId): void;
   /**
+   * Run `callback` on the next turn of the event loop (`setImmediate`):
+   * after what is pending now, before any timer. Without it, a microtask.
+   */
+  defer?(callback: () => void): void;
+  /**
    * Start a worker process and deliver `start` to it as its first message,
    * or, with `null`, a spare that waits for its start message (sent later
    * with `send`). Throws when no process could be created (PostgreSQL's

@@ -53,6 +53,7 @@ test("the launcher starts nothing unless running, and a failed spawn counts as e
   const launched: string[] = [];
   const launcher = new Launcher(ctx, {
     message: () => launched.push("message"),
+    assigned: () => launched.push("assigned"),
     protocolError: () => {},
     exit: () => {},
   });

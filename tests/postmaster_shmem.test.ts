@@ -217,6 +217,7 @@ test("shared memory: spares get ready to map it only once the cluster has regist
     "no worker needs it yet: spares do not load the runtime's FFI",
   );
   pm.registerDynamicBackgroundWorker(worker("mapper", SHMEM)); // takes the spare
+  await Promise.resolve(); // the start message leaves after the registration call
   runtime.last("mapper").reportStarted();
   runtime.advance(0);
   runtime.live.find((p) => p.start === null)!.post({ type: "ready" });

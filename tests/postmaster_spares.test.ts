@@ -23,11 +23,23 @@ test("spares: a registration hands its entry, by value, to a booted spare instea
   const spawnedBefore = runtime.spawned.length;
   const handle = pm.registerDynamicBackgroundWorker(worker("fast", { bgw_notify_pid: pm.pid, bgw_main_arg: 7 }))!;
   assert.equal(runtime.spawned.length, spawnedBefore, "no spawn on the registration's path");
+  // As after PostgreSQL's fork: the pid exists, so the worker counts as started at once.
+  assert.deepEqual(pm.getBackgroundWorkerPid(handle), { status: BGWH_STARTED, pid: warm!.pid });
+  // Read through a call: an assertion on the property itself would narrow it to null for the lines below.
+  const startOf = (process: { start: unknown }) => process.start;
+  assert.equal(startOf(warm!), null, "the start message leaves after the registration call returns");
+  await Promise.resolve();
   assert.equal(warm!.start?.type, "start");
   assert.match(warm!.start!.entry, /"bgw_name":"fast"/);
   assert.equal(cold!.start, null);
+  // Its signals are held until it acknowledges the start, as a booting worker's are.
+  pm.reloadConfiguration();
+  assert.deepEqual(warm!.signals, []);
   warm!.reportStarted();
+  assert.deepEqual(warm!.signals, ["SIGHUP"]);
   assert.deepEqual(pm.getBackgroundWorkerPid(handle), { status: BGWH_STARTED, pid: warm!.pid });
+  warm!.reportStarted();
+  assert.deepEqual(warm!.signals, ["SIGHUP", "SIGKILL"], "a second report is a protocol violation");
   assert.equal(runtime.spawned.length, spawnedBefore, "the refill waits for a later turn of the event loop");
   runtime.advance(0);
   assert.equal(spares(runtime).length, 2, "refilled in the background");
@@ -38,10 +50,12 @@ test("spares: a spare serves one worker only; its restart takes another process"
   await pm.start();
   runtime.advance(0);
   pm.registerDynamicBackgroundWorker(worker("restarting", { bgw_restart_time: 1 }));
+  await Promise.resolve();
   const first = runtime.last("restarting").reportStarted();
   runtime.advance(0);
   first.exit(1);
   runtime.advance(1000);
+  await Promise.resolve();
   const second = runtime.last("restarting");
   assert.notEqual(second.pid, first.pid);
   assert.equal(first.sent.filter((m) => (m as { type: string }).type === "start").length, 1);

@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import process from "node:process";
 import type { Duplex } from "node:stream";
+import { setImmediate } from "node:timers";
 import type {
   EmbeddedDatabase,
   EmbeddedDatabaseOptions,
@@ -93,6 +94,7 @@ export function createProcessAdapter(
     pid: process.pid,
     setTimer: (ms, callback) => setTimeout(callback, ms),
     clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
+    defer: (callback) => void setImmediate(callback),
     spawn: (start, events, options = {}) => spawnWorker(command(start, options), start, events, options),
     directoryExists: (path) => {
       try {

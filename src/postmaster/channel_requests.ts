@@ -41,13 +41,16 @@ export class ChannelRequests {
     if ("invalid" in message) return this.onProtocolViolation(slot, process, message.invalid);
     switch (message.type) {
       case "started":
+        // A spare counted as started when it was given the worker: this is its acknowledgement.
+        if (slot.phase === "running" && ctx.processes.isBooting(process)) {
+          ctx.processes.reportedIn(process);
+          // Only now: a spare spawned while the worker starts would take the CPU it needs.
+          return ctx.spares.scheduleRefill();
+        }
         if (slot.phase !== "launching") return this.onProtocolViolation(slot, process, "reported its start twice");
-        ctx.table.reportedIn(slot, Date.now());
         ctx.processes.reportedIn(process);
         ctx.spares.scheduleRefill();
-        ctx.notifier.notify(slot);
-        ctx.listeners.emit("worker", workerEvent(slot, "started", { pid: process.pid }));
-        return;
+        return this.started(slot, process);
       case "log":
         return ctx.log(message.level, message.message, { worker: identityOf(slot, process.pid), stream: "elog" });
       case "ready":
@@ -55,6 +58,14 @@ export class ChannelRequests {
       case "request":
         return this.#onRequest(slot, process, message);
     }
+  }
+
+  /** The worker's process exists and counts as started (`BGWH_STARTED`): PostgreSQL's state after its fork. */
+  started(slot: WorkerSlot, process: WorkerProcess): void {
+    const ctx = this.#ctx;
+    ctx.table.reportedIn(slot, Date.now());
+    ctx.notifier.notify(slot);
+    ctx.listeners.emit("worker", workerEvent(slot, "started", { pid: process.pid }));
   }
 
   /** The channel carried garbage: kill the worker (its death is no crash) and never restart it. */

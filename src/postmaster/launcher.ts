@@ -23,11 +23,13 @@ import type { WorkerSlot } from "./slot_table.ts";
  * @example
  * ```ts
  * import type { WorkerEventHandlers } from "./launcher.ts";
- * const handlers: WorkerEventHandlers = { message() {}, protocolError() {}, exit() {} };
+ * const handlers: WorkerEventHandlers = { message() {}, assigned() {}, protocolError() {}, exit() {} };
  * ```
  */
 export interface WorkerEventHandlers {
   message(slot: WorkerSlot, process: WorkerProcess, message: unknown): void;
+  /** A spare was given the worker: its pid exists, as after PostgreSQL's fork, so it counts as started. */
+  assigned(slot: WorkerSlot, process: WorkerProcess): void;
   protocolError(slot: WorkerSlot, process: WorkerProcess, reason: string): void;
   exit(slot: WorkerSlot, process: WorkerProcess, code: number | null, signal: string | null): void;
 }
@@ -85,6 +87,7 @@ export class Launcher {
     if (slot.entry.bgw_flags & BGWORKER_SHMEM_ACCESS) start.sharedMemory = ctx.shmem.forWorker();
     if (slot.entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION) start.database = ctx.database.forWorker();
     let process: WorkerProcess | null = null;
+    let fromSpare = false;
     const events: WorkerProcessEvents = {
       message: (message) => process && this.#handlers.message(slot, process, message),
       protocolError: (reason) => process && this.#handlers.protocolError(slot, process, reason),
@@ -101,8 +104,15 @@ export class Launcher {
       // directory and heap limit are fixed when it boots, so a worker with its own takes a new process.
       const { env, cwd, memoryLimitMb } = slot.options;
       process = env || cwd || memoryLimitMb ? null : ctx.spares.take(events);
-      if (process) process.send(start);
-      else {
+      fromSpare = process !== null;
+      if (process) {
+        // On the next turn of the loop: the registration's caller (and whoever waits for BGWH_STARTED, which
+        // holds now) does not wait for the message's encoding and write.
+        const spare = process;
+        const send = () => spare.send(start);
+        if (ctx.adapter.defer) ctx.adapter.defer(send);
+        else queueMicrotask(send);
+      } else {
         const captureOutput = ctx.options.workerOutput === "logger";
         process = ctx.adapter.spawn(start, events, { env, cwd, captureOutput, heapLimitMb: memoryLimitMb });
       }
@@ -118,6 +128,8 @@ export class Launcher {
     }
     ctx.table.launched(slot, process);
     ctx.processes.add(process);
+    // Its signals stay held until it acknowledges the start (processes.reportedIn), as a booting worker's are.
+    if (fromSpare) this.#handlers.assigned(slot, process);
     if (slot.options.memoryLimitMb !== undefined) ctx.memoryChecks.watch();
     ctx.log("DEBUG1", `starting background worker process "${slot.entry.bgw_name}"`, { worker: identityOf(slot) });
   }

@@ -42,6 +42,11 @@ export class LiveProcesses {
     this.#booting.set(process, new Set());
   }
 
+  /** Whether the process has not reported in yet (its signals are held). */
+  isBooting(process: WorkerProcess): boolean {
+    return this.#booting.has(process);
+  }
+
   /** The process reported in: deliver what was held for it. */
   reportedIn(process: WorkerProcess): void {
     const held = this.#booting.get(process) ?? [];

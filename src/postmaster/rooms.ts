@@ -149,6 +149,7 @@ export function buildRooms(o: CheckedOptions): Rooms {
   const channel = new ChannelRequests(ctx);
   room.launcher = new Launcher(ctx, {
     message: (slot, process, message) => channel.onMessage(slot, process, message),
+    assigned: (slot, process) => channel.started(slot, process),
     protocolError: (slot, process, reason) => channel.onProtocolViolation(slot, process, reason),
     exit: (slot, process, code, signal) => room.exits.onExit(slot, process, code, signal),
   });
