@@ -113,7 +113,7 @@ export interface RuntimeAdapter {
   clearTimer(timer: TimerId): void;
   /**
    * Run `callback` on the next turn of the event loop (`setImmediate`):
-   * after what is pending now, before any timer. Without it, a microtask.
+   * after what is pending now, before any timer. Without it, a promise job.
    */
   defer?(callback: () => void): void;
   /**

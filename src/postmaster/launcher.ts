@@ -111,7 +111,7 @@ export class Launcher {
         const spare = process;
         const send = () => spare.send(start);
         if (ctx.adapter.defer) ctx.adapter.defer(send);
-        else queueMicrotask(send);
+        else void Promise.resolve().then(send);
       } else {
         const captureOutput = ctx.options.workerOutput === "logger";
         process = ctx.adapter.spawn(start, events, { env, cwd, captureOutput, heapLimitMb: memoryLimitMb });
