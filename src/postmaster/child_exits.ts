@@ -104,10 +104,12 @@ export class ChildExits {
       // #restartAllowed marked it failed and said why.
     } else {
       const delayMs = slot.entry.bgw_restart_time * 1000 * this.#backoffFactor(slot);
-      const restartAt = outcome === "restart_after_interval" ? Date.now() + delayMs : null;
+      // One reading of the clock: the event's time and its restartAt are exactly the interval apart.
+      const now = Date.now();
+      const restartAt = outcome === "restart_after_interval" ? now + delayMs : null;
       table.waitForRestart(slot, restartAt);
       if (restartAt !== null) {
-        this.#ctx.listeners.emit("worker", workerEvent(slot, "restart_scheduled", { restartAt }));
+        this.#ctx.listeners.emit("worker", workerEvent(slot, "restart_scheduled", { restartAt }, now));
         restarts.schedule(slot, delayMs, () => {
           if (!table.inUseNow(slot) || slot.phase !== "restart_wait") return;
           table.readyToStart(slot);
@@ -180,7 +182,8 @@ export class ChildExits {
         ctx.notifier.notify(slot);
       } else {
         ctx.table.readyToStart(slot);
-        ctx.listeners.emit("worker", workerEvent(slot, "restart_scheduled", { restartAt: Date.now() }));
+        const now = Date.now();
+        ctx.listeners.emit("worker", workerEvent(slot, "restart_scheduled", { restartAt: now }, now));
       }
     }
     ctx.shmem.reinitialize();

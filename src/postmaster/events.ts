@@ -113,9 +113,10 @@ export function workerEvent<K extends WorkerEvent["kind"]>(
   slot: WorkerSlot,
   kind: K,
   fields: EventFields<K>,
+  at: number = Date.now(),
 ): WorkerEvent {
   const { bgw_name: name, bgw_type: type } = slot.entry;
-  return { kind, handle: SlotTable.handleOf(slot), name, type, at: Date.now(), ...fields } as WorkerEvent;
+  return { kind, handle: SlotTable.handleOf(slot), name, type, at, ...fields } as WorkerEvent;
 }
 
 /**
