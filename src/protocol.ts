@@ -100,6 +100,8 @@ export interface PingMessage {
   type: "ping";
   /** The cluster has shared memory: load the runtime's mapper now, so a worker with the flag does not wait for it. */
   sharedMemory: boolean;
+  /** Libraries to import ahead (the option `spareWorkerLibraries`, as `file:` URLs): a worker of one starts with it loaded. */
+  libraries?: string[];
 }
 
 /** Every message a worker receives. */

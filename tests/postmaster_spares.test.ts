@@ -127,3 +127,33 @@ test("spareWorkerProcesses must be an integer from 0 to 1024", () => {
     );
   }
 });
+
+test("spareWorkerLibraries: resolved like bgw_library_name and sent with each spare's ping; checked like every option", async () => {
+  const { pm, runtime } = fakePostmaster({
+    spareWorkerProcesses: 1,
+    spareWorkerLibraries: ["./jobs.ts", "mailer", "file:///opt/lib/x.js"],
+    dynamicLibraryPath: ["/srv/lib"],
+  });
+  runtime.files.add("/srv/lib/mailer.ts");
+  await pm.start();
+  runtime.advance(0);
+  spares(runtime)[0]!.post({ type: "ready" });
+  assert.deepEqual(spares(runtime)[0]!.sent, [{
+    type: "ping",
+    sharedMemory: false,
+    libraries: ["file:///srv/app/jobs.ts", "file:///srv/lib/mailer.ts", "file:///opt/lib/x.js"],
+  }]);
+  assert.throws(
+    () => fakePostmaster({ spareWorkerLibraries: ["./a.ts", ""] }),
+    /^TypeError: spareWorkerLibraries\[1\] must be a non-empty string; got the string ""$/,
+  );
+  const plain = fakePostmaster({ spareWorkerProcesses: 1 });
+  await plain.pm.start();
+  plain.runtime.advance(0);
+  spares(plain.runtime)[0]!.post({ type: "ready" });
+  assert.deepEqual(
+    spares(plain.runtime)[0]!.sent,
+    [{ type: "ping", sharedMemory: false }],
+    "no list without the option",
+  );
+});

@@ -156,6 +156,20 @@ test("spare: a ping before the start imports the preloaded modules and loads sha
   assert.equal(port.ended, false, "a ping never ends a spare");
 });
 
+test("spare: a ping's libraries (spareWorkerLibraries) are imported after the preloaded modules; what is not a string is ignored", async () => {
+  const port = bootWorker({ preload: ["file:///worker.ts"] });
+  port.deliver({
+    type: "ping",
+    sharedMemory: false,
+    libraries: ["file:///srv/app/jobs.ts", 7, "file:///srv/app/mail.ts"],
+  });
+  await flush();
+  assert.deepEqual(port.imported, ["file:///worker.ts", "file:///srv/app/jobs.ts", "file:///srv/app/mail.ts"]);
+  port.deliver({ type: "ping", sharedMemory: false, libraries: "file:///not-a-list.ts" });
+  await flush();
+  assert.equal(port.imported.length, 4, "a ping without a list imports the preloaded modules only");
+});
+
 test("an uncaught error in the worker is FATAL, exit 1", async () => {
   const port = bootWorker();
   port.uncaught(new TypeError("callback blew up"));

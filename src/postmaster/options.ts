@@ -99,6 +99,13 @@ export interface PostmasterOptions {
    */
   spareWorkerProcesses?: number;
   /**
+   * Libraries every spare imports ahead (resolved like `bgw_library_name`),
+   * so that a worker whose library is listed starts with it loaded. Their
+   * top-level code runs in each spare, as PostgreSQL's EXEC_BACKEND children
+   * load `shared_preload_libraries` again. Default none.
+   */
+  spareWorkerLibraries?: string[];
+  /**
    * The PostgreSQL cluster of workers registered with
    * `BGWORKER_BACKEND_DATABASE_CONNECTION`: `{ url }` for a real server, or
    * the default `{ embedded: { dataDir? } }`, started when the first such
@@ -178,6 +185,7 @@ export interface CheckedOptions {
   stopTimeoutMs: number;
   logger: Logger | null;
   spareWorkerProcesses: number;
+  spareWorkerLibraries: readonly string[];
   database: DatabaseClusterOption;
   handleSignals: boolean;
   workerDefaults: Readonly<WorkerOptions>;
@@ -196,6 +204,7 @@ const KNOWN = [
   "stopTimeoutMs",
   "logger",
   "spareWorkerProcesses",
+  "spareWorkerLibraries",
   "database",
   "handleSignals",
   "workerDefaults",
@@ -238,6 +247,7 @@ export function checkPostmasterOptions(options: unknown): CheckedOptions {
     stopTimeoutMs: millisecondsOption(given, "stopTimeoutMs", 5000),
     logger: functionOption(given, "logger") as Logger | null,
     spareWorkerProcesses: integerOption(given, "spareWorkerProcesses", 0, 0, 1024),
+    spareWorkerLibraries: stringListOption(given, "spareWorkerLibraries"),
     database: validateDatabaseOption(given.database),
     handleSignals: booleanOption(given, "handleSignals", true),
     workerDefaults: workerDefaultsOption(given.workerDefaults),

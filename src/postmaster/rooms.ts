@@ -7,6 +7,7 @@
  */
 
 import { errorText } from "../errors.ts";
+import { resolveLibrary } from "../library_path.ts";
 import { Listeners } from "../listeners.ts";
 import type { LogLevel } from "../log_level.ts";
 import { ChannelRequests } from "./channel_requests.ts";
@@ -121,6 +122,8 @@ export function buildRooms(o: CheckedOptions): Rooms {
       // once this cluster has shown it runs workers that map shared memory.
       hasSharedMemory: () => room.registrations.hasSharedMemoryWorkers && !("unavailable" in shmem.forWorker()),
       mayRefill: () => state.isRunning,
+      // Resolved when a spare is pinged, as bgw_library_name is at each start: the lookup may change meanwhile.
+      libraries: () => o.spareWorkerLibraries.flatMap((name) => resolveLibrary(name, ctx.lookup()) ?? []),
     }),
     shmem,
     database: new DatabaseCluster(o.database, { startEmbedded: adapter.startEmbeddedDatabase?.bind(adapter), log }),

@@ -45,6 +45,8 @@ export interface SparePoolHost {
   hasSharedMemory(): boolean;
   /** Whether spares may be started now (the postmaster runs). */
   mayRefill(): boolean;
+  /** The libraries spares import ahead, as `file:` URLs (the option `spareWorkerLibraries`); none when absent. */
+  libraries?(): string[];
   /** How spares are spawned (whether their output is captured). */
   spawnOptions?: SpawnOptions;
 }
@@ -165,7 +167,14 @@ export class SparePool {
     const type = (message as { type?: unknown } | null)?.type;
     if (type === "ready") {
       spare.ready = true;
-      spare.process.send({ type: "ping", sharedMemory: this.#host.hasSharedMemory() } satisfies PingMessage);
+      const libraries = this.#host.libraries?.() ?? [];
+      spare.process.send(
+        {
+          type: "ping",
+          sharedMemory: this.#host.hasSharedMemory(),
+          ...(libraries.length > 0 ? { libraries } : {}),
+        } satisfies PingMessage,
+      );
       this.#host.log("DEBUG1", `spare worker process (PID ${spare.process.pid}) is ready`);
     } else {this.#onIdleViolation(
         spare,

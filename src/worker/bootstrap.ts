@@ -62,7 +62,8 @@ export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions 
         if (state.exitCode === null) fatal(`uncaught error in background worker: ${errorText(error)}`);
       });
     },
-    ping: (message) => warmUp(port, options.preload ?? [], message.sharedMemory),
+    ping: (message) =>
+      warmUp(port, [...(options.preload ?? []), ...safeLibraries(message.libraries)], message.sharedMemory),
   });
   // Booted: a spare now waits for its start message, a cold-started worker already has it on the way.
   void port.send({ type: "ready" });
@@ -74,8 +75,15 @@ export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions 
  * entry, so the one real start runs compiled code, not the interpreter's
  * first pass (which cost more than the rest of a spare's start together).
  */
+/** The ping's libraries, if they are a list of strings (the channel is not trusted further than that). */
+function safeLibraries(libraries: unknown): string[] {
+  return Array.isArray(libraries) ? libraries.filter((url): url is string => typeof url === "string") : [];
+}
+
 function warmUp(port: WorkerPort, preload: readonly string[], sharedMemory: boolean): void {
-  // Modules every worker imports anyway: loaded now, the start does not wait for them.
+  // Modules every worker imports anyway, and the libraries listed for spares: loaded now, the start does not wait
+  // for them (the runtime keeps each module's namespace, so the worker's own import of its library finds it).
+  // An import that fails here is left for the start, which imports again and reports it.
   for (const url of preload) void port.importModule(url).catch(() => {});
   // The runtime's foreign function interface, should this spare's worker map shared memory.
   if (sharedMemory) void port.sharedMemory().catch(() => {});

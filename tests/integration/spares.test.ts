@@ -38,3 +38,30 @@ test("real processes: a registration runs in a booted spare, with its entry by v
   assert.ok(!isAlive(replacement), "a spare dies with the postmaster");
   assert.ok(!logs.some((l) => l.includes("exited unused")), logs.join("\n"));
 });
+
+test("real processes: a spare imports the spareWorkerLibraries ahead; a worker of one starts with it loaded, its top level run once", async () => {
+  const PRELOADED = new URL("../fixtures/preloaded_worker.ts", import.meta.url).href;
+  const { pm, logs, until } = realPostmaster({ spareWorkerProcesses: 1, spareWorkerLibraries: [PRELOADED] });
+  await pm.start();
+  try {
+    // Before any registration: the spare's import of the library has run its top level.
+    await until(
+      "the spare to import the library",
+      () => logs.some((l) => /top level of preloaded_worker in \d+$/.test(l)),
+    );
+    const spare = Number(/in (\d+)$/.exec(logs.find((l) => /top level of preloaded_worker/.test(l))!)![1]);
+    assert.ok(pm.registerDynamicBackgroundWorker(fixture("preloaded", "main", { bgw_library_name: PRELOADED })));
+    await until("main to run", () => logs.some((l) => /main of preloaded_worker in \d+$/.test(l)));
+    assert.ok(
+      logs.includes(`LOG:  main of preloaded_worker in ${spare}`),
+      "main ran in the spare that had the library",
+    );
+    assert.equal(
+      logs.filter((l) => l.endsWith(`top level of preloaded_worker in ${spare}`)).length,
+      1,
+      "the worker's own import found the module the spare had loaded: its top level ran once",
+    );
+  } finally {
+    await pm.stop("immediate");
+  }
+});
