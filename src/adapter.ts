@@ -33,6 +33,12 @@ export interface WorkerProcessEvents {
   /** The process is gone: its exit code, or the signal that killed it. */
   exit(code: number | null, signal: string | null): void;
   /**
+   * The process could not be created, found out after `spawn` returned (a
+   * spawn that fails at once throws instead). An `exit(1, null)` follows,
+   * so the worker is restarted as after exit code 1.
+   */
+  spawnFailed?(reason: string): void;
+  /**
    * One line the process wrote on its stdout or stderr, when the output is
    * captured (`SpawnOptions.captureOutput`): well-formed text, without its
    * newline; `cut` when the line was longer than 1 MiB and its rest dropped.

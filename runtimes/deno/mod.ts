@@ -17,9 +17,13 @@ import type { RuntimeAdapter } from "../../src/adapter.ts";
 import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster/postmaster.ts";
 import { startEmbeddedDatabase } from "../shared/embedded/embedded_database.ts";
 import { createProcessAdapter } from "../shared/process_adapter.ts";
+import { SPAWNER_SCRIPT } from "../shared/spawner/spawner_script.ts";
 import { denoWorkerCommand } from "./command.ts";
 
 export * from "../../src/postmaster/public_api.ts";
+
+/** The `deno` binary this postmaster runs on. */
+const denoExecPath = (): string => (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
 
 /**
  * A postmaster whose workers are Deno processes.
@@ -40,7 +44,12 @@ export class Postmaster extends CorePostmaster {
     super({
       ...options,
       adapter: options.adapter ??
-        createProcessAdapter(denoWorkerCommand, { startEmbeddedDatabase, heapLimitSignal: "SIGTRAP" }),
+        createProcessAdapter(denoWorkerCommand, {
+          startEmbeddedDatabase,
+          heapLimitSignal: "SIGTRAP",
+          // Its spawn forks: a spawner keeps the fork's cost off the application's memory and loop.
+          spawnerCommand: { execPath: denoExecPath(), args: ["eval", "--no-config", SPAWNER_SCRIPT] },
+        }),
     });
   }
 }

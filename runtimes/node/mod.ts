@@ -15,6 +15,7 @@ import type { RuntimeAdapter } from "../../src/adapter.ts";
 import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/postmaster/postmaster.ts";
 import { startEmbeddedDatabase } from "../shared/embedded/embedded_database.ts";
 import { createProcessAdapter } from "../shared/process_adapter.ts";
+import { SPAWNER_SCRIPT } from "../shared/spawner/spawner_script.ts";
 import { nodeWorkerCommand } from "./command.ts";
 
 export * from "../../src/postmaster/public_api.ts";
@@ -38,7 +39,16 @@ export class Postmaster extends CorePostmaster {
     super({
       ...options,
       adapter: options.adapter ??
-        createProcessAdapter(nodeWorkerCommand, { startEmbeddedDatabase, heapLimitSignal: "SIGABRT" }),
+        createProcessAdapter(nodeWorkerCommand, {
+          startEmbeddedDatabase,
+          heapLimitSignal: "SIGABRT",
+          // Its spawn forks: a spawner keeps the fork's cost off the application's memory and loop.
+          spawnerCommand: {
+            execPath: process.execPath,
+            args: ["--input-type=module", "-e", SPAWNER_SCRIPT],
+            env: { NODE_OPTIONS: "" },
+          },
+        }),
     });
   }
 }

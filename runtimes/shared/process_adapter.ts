@@ -22,16 +22,17 @@ import type {
   WorkerProcess,
   WorkerProcessEvents,
 } from "../../src/adapter.ts";
-import { MAX_MESSAGE_BYTES, type StartMessage } from "../../src/protocol.ts";
-import type { SignalName } from "../../src/signal_names.ts";
-import { forgetGroup, watchGroup } from "./group_reaper.ts";
-import { createLineReader } from "./line_reader.ts";
+import type { StartMessage } from "../../src/protocol.ts";
 import { serveControl } from "./control/control_server.ts";
 import { atExit } from "./exit_callbacks.ts";
 import { processExists } from "./process_exists.ts";
 import { processUsage } from "./process_usage.ts";
 import { runtimeSharedMemory } from "./shared_memory.ts";
+import { Spawner } from "./spawner/spawner.ts";
+import type { SpawnerRequest } from "./spawner/spawner_script.ts";
 import type { WorkerCommand } from "./worker_command.ts";
+import { assembleWorkerProcess, type WorkerProcessParts } from "./worker_process.ts";
+import { STAND_IN_PARENT_VARIABLE } from "./worker_port.ts";
 
 /**
  * What a leaf gives the process adapter besides the command line. Each is
@@ -50,6 +51,12 @@ export interface ProcessAdapterCapabilities {
   startEmbeddedDatabase?: (options: EmbeddedDatabaseOptions) => Promise<EmbeddedDatabase>;
   /** The signal the runtime dies by when a worker reaches its heap limit (`RuntimeAdapter.heapLimitSignal`). */
   heapLimitSignal?: string;
+  /**
+   * How to start a spawner (spawner/spawner_script.ts), on a runtime whose
+   * spawn forks: its fork then copies a small process, not the application.
+   * Without it, workers are spawned from the postmaster's own loop.
+   */
+  spawnerCommand?: WorkerCommand;
 }
 
 /**
@@ -61,19 +68,6 @@ const CHANNEL_FD = 3;
 
 /** The title of a spare process until it is given a worker (which then sets its own, where the runtime can). */
 const SPARE_TITLE = "bgworker: spare";
-
-/** The longest line of a worker's output handed over whole; longer ones are cut there (1 MiB). */
-const MAX_OUTPUT_LINE_BYTES = 1 << 20;
-
-/** Bytes of messages a worker may leave unread before it counts as broken. */
-const MAX_UNREAD_BYTES = 4 * MAX_MESSAGE_BYTES;
-
-/**
- * Milliseconds to wait, after a worker's exit event, for its IPC channel to
- * close: messages sent just before exit can arrive after the exit event
- * (Bun), and the core expects every message before the exit.
- */
-const DRAIN_AFTER_EXIT_MS = 200;
 
 /**
  * Build a RuntimeAdapter that spawns workers with `node:child_process`.
@@ -90,12 +84,13 @@ export function createProcessAdapter(
   command: (start: StartMessage | null, options: SpawnOptions) => WorkerCommand,
   capabilities: ProcessAdapterCapabilities = {},
 ): RuntimeAdapter {
+  const spawner = capabilities.spawnerCommand ? sharedSpawner(capabilities.spawnerCommand) : null;
   return {
     pid: process.pid,
     setTimer: (ms, callback) => setTimeout(callback, ms),
     clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
     defer: (callback) => void setImmediate(callback),
-    spawn: (start, events, options = {}) => spawnWorker(command(start, options), start, events, options),
+    spawn: (start, events, options = {}) => spawnWorker(command(start, options), start, events, options, spawner),
     directoryExists: (path) => {
       try {
         return statSync(path).isDirectory();
@@ -136,19 +131,77 @@ export function createProcessAdapter(
 
 const SHUTDOWN_SIGNALS: readonly ShutdownSignal[] = ["SIGTERM", "SIGINT", "SIGQUIT"];
 
+const spawners = new Map<string, Spawner>();
+
+/** One spawner per command in the process, whatever the number of postmasters. */
+function sharedSpawner(command: WorkerCommand): Spawner {
+  const key = JSON.stringify(command);
+  let spawner = spawners.get(key);
+  if (!spawner) spawners.set(key, spawner = new Spawner(command));
+  return spawner;
+}
+
 function spawnWorker(
   command: WorkerCommand,
   start: StartMessage | null,
   events: WorkerProcessEvents,
-  options: SpawnOptions = {},
+  options: SpawnOptions,
+  spawner: Spawner | null,
 ): WorkerProcess {
-  const child = spawn(command.execPath, command.args, {
+  const parts = assembleWorkerProcess(events);
+  const request = {
+    execPath: command.execPath,
+    args: command.args,
+    env: workerEnvironment({ ...command.env, ...options.env }),
+    cwd: options.cwd,
     // Shown by ps from the first instant, and room for the worker to set the same title itself
     // (Node keeps a title within the length of its original command line; Bun cannot set one at all).
     argv0: start?.title ?? SPARE_TITLE,
-    stdio: ["ignore", options.captureOutput ? "pipe" : "inherit", options.captureOutput ? "pipe" : "inherit", "pipe"],
-    env: workerEnvironment({ ...command.env, ...options.env }),
-    cwd: options.cwd,
+    capture: options.captureOutput ?? false,
+  };
+  // Through the spawner, the answers come as messages, and the worker's parent is the spawner.
+  if (!spawner || !spawnThrough(spawner, request, parts, events)) spawnDirectly(request, parts);
+  if (start) parts.worker.send(start);
+  return parts.worker;
+}
+
+/** Ask the spawner for the worker; false when no spawner can start (then the postmaster spawns it itself). */
+function spawnThrough(
+  spawner: Spawner,
+  request: Omit<SpawnerRequest, "op" | "id">,
+  parts: WorkerProcessParts,
+  events: WorkerProcessEvents,
+): boolean {
+  try {
+    // The worker's parent stands in for the postmaster in its postmasterIsAlive() (see worker_port.ts).
+    spawner.spawn({ ...request, env: { ...request.env, [STAND_IN_PARENT_VARIABLE]: String(process.pid) } }, {
+      spawned: parts.spawned,
+      output: parts.output,
+      exited: parts.exited,
+      failed(reason) {
+        events.spawnFailed?.(reason);
+        parts.exited(1, null);
+      },
+      lost() {
+        // Nobody is left to tell how the worker ends: end it, as a crash (the reaper's SIGKILL, a moment early).
+        parts.worker.kill("SIGKILL");
+        parts.exited(null, "SIGKILL");
+      },
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Spawn on the postmaster's own loop: where the runtime does not fork (Bun's vfork), or there is no spawner. */
+function spawnDirectly(request: Omit<SpawnerRequest, "op" | "id">, parts: WorkerProcessParts): void {
+  const output = request.capture ? "pipe" : "inherit";
+  const child = spawn(request.execPath, request.args, {
+    argv0: request.argv0,
+    stdio: ["ignore", output, output, "pipe"],
+    env: request.env,
+    cwd: request.cwd,
     // Its own process group (and session): the postmaster signals the group, so what the worker spawned
     // gets the same signal, and the terminal's Ctrl-C reaches the postmaster only, which decides.
     detached: true,
@@ -156,99 +209,11 @@ function spawnWorker(
   // A failed spawn also emits "error" later; without a listener it would crash the postmaster.
   child.on("error", () => {});
   const channel = child.stdio[CHANNEL_FD] as Duplex | null | undefined;
-  if (child.pid === undefined || !channel) throw new Error(`could not spawn ${command.execPath}`);
-  const pid = child.pid;
-  watchGroup(pid);
-
-  let exited: { code: number | null; signal: string | null } | null = null;
-  let open = true;
-  let reported = false;
-  let drainTimer: ReturnType<typeof setTimeout> | null = null;
-  const report = () => {
-    if (reported || !exited) return;
-    reported = true;
-    if (drainTimer) clearTimeout(drainTimer);
-    events.exit(exited.code, exited.signal);
-  };
-  const close = () => {
-    open = false;
-    channel.destroy();
-    report();
-  };
-  const violation = (reason: string) => {
-    if (!open) return;
-    // Report first, so that the postmaster's SIGKILL lands before the worker sees its channel close and exits on its own.
-    if (!exited) events.protocolError(reason);
-    close();
-  };
-
-  for (const stream of options.captureOutput ? (["stdout", "stderr"] as const) : []) {
-    const pipe = child[stream];
-    if (!pipe) continue;
-    // Bounded: a line longer than MAX_OUTPUT_LINE_BYTES is cut there and the rest dropped, so a 10 MB line costs 1 MiB.
-    const reader = createLineReader(MAX_OUTPUT_LINE_BYTES, {
-      line: (text, cut) => events.output?.(stream, text, cut),
-      overflow: () => {},
-    }, "cut");
-    pipe.on("data", reader);
-    pipe.on("end", () => reader.end());
-    pipe.on("error", () => {});
-  }
-  channel.on("error", () => {}); // EPIPE and the like: the close that follows says all.
-  channel.on("close", close);
-  channel.on(
-    "data",
-    createLineReader(MAX_MESSAGE_BYTES, {
-      line(text) {
-        if (!open || reported) return;
-        let message: unknown;
-        try {
-          message = JSON.parse(text);
-        } catch {
-          return violation(`sent ${JSON.stringify(text.slice(0, 40))}, which is not a JSON message`);
-        }
-        events.message(message);
-      },
-      overflow: () => violation(`sent a message longer than ${MAX_MESSAGE_BYTES} bytes`),
-    }),
-  );
-  child.on("exit", (code, signal) => {
-    exited = { code, signal };
-    // What is left of its group (a descendant it spawned) goes with it, as under systemd's KillMode=control-group.
-    signalGroup(pid, "SIGKILL");
-    forgetGroup(pid);
-    if (!open) return report();
-    drainTimer = setTimeout(report, DRAIN_AFTER_EXIT_MS);
-  });
-
-  const worker: WorkerProcess = {
-    pid,
-    send(message) {
-      if (!open) return;
-      // A worker that stops reading must not make the postmaster buffer without end.
-      if (channel.writableLength > MAX_UNREAD_BYTES) {
-        return violation(`left more than ${MAX_UNREAD_BYTES} bytes of messages unread`);
-      }
-      channel.write(JSON.stringify(message) + "\n");
-    },
-    kill(signal: SignalName) {
-      if (!exited) signalGroup(pid, signal);
-    },
-  };
-  if (start) worker.send(start);
-  return worker;
-}
-
-/**
- * Signal a worker's process group: the worker and what it spawned. With
- * process.kill, not child.kill: Deno's child.kill misreports the exit code.
- */
-function signalGroup(pgid: number, signal: SignalName): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // The group is gone: its exit event is on the way, or came already.
-  }
+  if (child.pid === undefined || !channel) throw new Error(`could not spawn ${request.execPath}`);
+  child.on("exit", (code, signal) => parts.exited(code, signal));
+  parts.spawned(child.pid, channel);
+  if (child.stdout) parts.output("stdout", child.stdout);
+  if (child.stderr) parts.output("stderr", child.stderr);
 }
 
 /** The postmaster's environment for a worker, less what only a test runner's own children should see. */

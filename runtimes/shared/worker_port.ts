@@ -12,6 +12,20 @@ import type { WorkerPort } from "../../src/worker/port.ts";
 import { runtimeSharedMemory } from "./shared_memory.ts";
 
 /**
+ * Set in the environment of a worker spawned through the spawner (see
+ * spawner/): the postmaster's pid. Its parent is then the spawner, which
+ * leaves soon after the postmaster does (whose death the channel tells first), so while the
+ * spawner is its parent, `parentPid()` answers the postmaster's pid.
+ *
+ * @example
+ * ```ts
+ * import { STAND_IN_PARENT_VARIABLE } from "./worker_port.ts";
+ * const spawnedThroughSpawner = process.env[STAND_IN_PARENT_VARIABLE] !== undefined;
+ * ```
+ */
+export const STAND_IN_PARENT_VARIABLE = "BGWORKER_POSTMASTER_PID";
+
+/**
  * What differs between runtimes on the worker side; worker_main.ts fills it
  * in for the runtime it finds itself on.
  *
@@ -38,12 +52,13 @@ export interface WorkerPortOptions {
  * ```
  */
 export function createProcessWorkerPort(options: WorkerPortOptions = {}): WorkerPort {
+  const parentPid = standInParent();
   let unsent = 0;
   let exiting: number | null = null;
   const exitNow = (code: number): never => process.exit(code);
   return {
     pid: process.pid,
-    parentPid: () => process.ppid,
+    parentPid,
     send(message) {
       if (!process.send || !process.connected) return Promise.resolve();
       unsent++;
@@ -99,4 +114,18 @@ export function createProcessWorkerPort(options: WorkerPortOptions = {}): Worker
     sharedMemory: runtimeSharedMemory,
     connectDatabase: (url, target) => import("./database_client.ts").then((m) => m.connectDatabase(url, target)),
   };
+}
+
+/** The worker's parent as postmasterIsAlive() needs it: the postmaster's pid while the spawner that stands in for it lives. */
+function standInParent(): () => number {
+  const postmasterPid = Number(process.env[STAND_IN_PARENT_VARIABLE]);
+  // Read before anything can happen to the parent: this is the spawner, if there is one.
+  const spawnerPid = process.ppid;
+  try {
+    delete process.env[STAND_IN_PARENT_VARIABLE]; // not for what the worker spawns
+  } catch {
+    // Deno without the env permission: it stays, harmless.
+  }
+  if (!Number.isInteger(postmasterPid) || postmasterPid <= 0) return () => process.ppid;
+  return () => (process.ppid === spawnerPid ? postmasterPid : process.ppid);
 }

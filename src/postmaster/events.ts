@@ -89,7 +89,7 @@ export type WorkerEvent =
  * const context = { worker: identityOf(slot, 1234) };
  * ```
  */
-export function identityOf(slot: WorkerSlot, pid: number | null = slot.process?.pid ?? null): WorkerIdentity {
+export function identityOf(slot: WorkerSlot, pid: number | null = slot.process?.pid || null): WorkerIdentity {
   return { name: slot.entry.bgw_name, type: slot.entry.bgw_type, pid, slot: slot.slot, generation: slot.generation };
 }
 

@@ -92,6 +92,7 @@ export class Launcher {
       message: (message) => process && this.#handlers.message(slot, process, message),
       protocolError: (reason) => process && this.#handlers.protocolError(slot, process, reason),
       exit: (code, signal) => process && this.#handlers.exit(slot, process, code, signal),
+      spawnFailed: (reason) => this.#couldNotFork(slot, reason),
       output: (stream, line, cut) =>
         process &&
         ctx.log("LOG", cut ? `${line} [cut: the line was longer than 1 MiB]` : line, {
@@ -117,10 +118,7 @@ export class Launcher {
         process = ctx.adapter.spawn(start, events, { env, cwd, captureOutput, heapLimitMb: memoryLimitMb });
       }
     } catch (error) {
-      ctx.log(
-        "LOG",
-        `could not fork worker process for background worker "${slot.entry.bgw_type}": ${errorText(error)}`,
-      );
+      this.#couldNotFork(slot, errorText(error));
       // As an exit 1: restart after the interval, unless it never restarts.
       const gone = slot.terminate || slot.entry.bgw_restart_time === BGW_NEVER_RESTART;
       ctx.settle(slot, gone ? "unregister" : "restart_after_interval");
@@ -132,5 +130,10 @@ export class Launcher {
     if (fromSpare) this.#handlers.assigned(slot, process);
     if (slot.options.memoryLimitMb !== undefined) ctx.memoryChecks.watch();
     ctx.log("DEBUG1", `starting background worker process "${slot.entry.bgw_name}"`, { worker: identityOf(slot) });
+  }
+
+  /** PostgreSQL's words when fork() fails; the exit that follows (or the caller) decides what becomes of the slot. */
+  #couldNotFork(slot: WorkerSlot, reason: string): void {
+    this.#ctx.log("LOG", `could not fork worker process for background worker "${slot.entry.bgw_type}": ${reason}`);
   }
 }

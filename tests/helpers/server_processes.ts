@@ -58,13 +58,8 @@ export function serverProcesses(serverPid: number): number[] {
   const parents = new Map<number, number>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // After the command's closing parenthesis: state, ppid.
-      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // Gone meanwhile.
-    }
+    const ppid = parentOf(Number(name));
+    if (ppid !== null) parents.set(Number(name), ppid);
   }
   const found = [serverPid];
   for (let i = 0; i < found.length; i++) {
@@ -113,4 +108,24 @@ export async function killAndTime(
   // The child itself is this process's to reap: its pid no longer counts as a live postmaster's.
   await exited;
   return { exitedMs, reapedMs };
+}
+
+/** A process's parent, from /proc; null when it is gone (or there is no /proc). */
+export function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After the command's closing parenthesis: state, ppid.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** A process's command line as `ps` shows it (its title, where it set one); "" when it is gone. */
+export function commandLineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+  } catch {
+    return "";
+  }
 }

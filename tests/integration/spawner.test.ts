@@ -1,0 +1,191 @@
+/**
+ * The spawner: on Node and Deno, whose spawn forks (copying the page tables
+ * of all the application's Buffers), workers are spawned by a small process
+ * of the same runtime; on Bun, whose spawn uses vfork, by the postmaster
+ * itself. Real processes, every runtime.
+ */
+import assert from "node:assert/strict";
+import process from "node:process";
+import { test } from "node:test";
+import { BGWH_STARTED, BGWH_STOPPED } from "../../mod.ts";
+import { Spawner } from "../../runtimes/shared/spawner/spawner.ts";
+import { SPAWNER_SCRIPT } from "../../runtimes/shared/spawner/spawner_script.ts";
+import { fixture, realPostmaster, sameHandle } from "../helpers/real_postmaster.ts";
+import { commandLineOf, parentOf } from "../helpers/server_processes.ts";
+import { isAlive, spawnSameRuntime } from "../helpers/same_runtime.ts";
+import { readdirSync, readFileSync } from "node:fs";
+
+const SPAWNER_WORKERS = new URL("../fixtures/spawner_workers.ts", import.meta.url).href;
+const DIES_DURING_SPAWN = new URL("../fixtures/dies_during_spawn.ts", import.meta.url).pathname;
+
+/** Live processes whose environment holds this exact variable. */
+function processesMarked(mark: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, "utf8").split("\0").includes(mark) && isAlive(Number(name))) {
+        found.push(Number(name));
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+const onBun = "Bun" in globalThis;
+const onDeno = "Deno" in globalThis;
+
+/** How this runtime runs the spawner's script (Bun, which has no spawner of its own, runs it too). */
+function spawnerCommand() {
+  if (onDeno) {
+    const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno;
+    return { execPath: deno.execPath(), args: ["eval", "--no-config", SPAWNER_SCRIPT] };
+  }
+  return {
+    execPath: process.execPath,
+    args: onBun ? ["-e", SPAWNER_SCRIPT] : ["--input-type=module", "-e", SPAWNER_SCRIPT],
+  };
+}
+
+test("the spawner: Node and Deno workers are its children, and it is the postmaster's; Bun's are the postmaster's own", async () => {
+  const { pm, notes, until } = realPostmaster();
+  await pm.start();
+  try {
+    const handle = pm.registerDynamicBackgroundWorker(fixture("parented", "napper", { bgw_notify_pid: pm.pid }))!;
+    const { pid } = await pm.waitForBackgroundWorkerStartup(handle);
+    const parent = parentOf(pid!);
+    if (onBun) {
+      assert.equal(parent, process.pid, "on Bun the postmaster spawns its workers itself");
+    } else {
+      assert.notEqual(parent, process.pid, "the worker's parent is the spawner");
+      assert.equal(parentOf(parent!), process.pid, "the spawner is the postmaster's child");
+      assert.match(commandLineOf(parent!), /^bgworker: spawner/);
+    }
+    pm.terminateBackgroundWorker(handle);
+    await until(
+      "the worker to stop",
+      () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED),
+    );
+  } finally {
+    await pm.stop("fast");
+  }
+});
+
+test("the spawner: a worker that signals its parent reaches the postmaster; stop signals stop at the spawner", async () => {
+  const { pm, logs, until, recheck } = realPostmaster();
+  let heard = 0;
+  // The signal can come after the worker's last log line: check the wait again when it does.
+  const listener = () => {
+    heard++;
+    recheck();
+  };
+  process.on("SIGHUP", listener);
+  await pm.start();
+  try {
+    pm.registerDynamicBackgroundWorker(
+      fixture("signals its parent", "signalsParent", { bgw_library_name: SPAWNER_WORKERS }),
+    );
+    await until("the postmaster to get SIGHUP", () => heard > 0);
+    await until("the worker to exit", () => logs.some((l) => l.includes("signals its parent") && l.includes("exit")));
+    assert.equal(heard, 1);
+    if (onBun) return; // Bun's workers are the postmaster's own children: there is no spawner to stop
+    // A stop of the whole process group (systemd's default) gives the postmaster its own SIGTERM: the spawner
+    // must neither pass it on (a second one would make the stop immediate) nor die of it.
+    const handle = pm.registerDynamicBackgroundWorker(fixture("after", "napper", { bgw_notify_pid: pm.pid }))!;
+    const spawner = parentOf((await pm.waitForBackgroundWorkerStartup(handle)).pid!)!;
+    let stopSignals = 0;
+    const stopListener = () => stopSignals++;
+    process.on("SIGTERM", stopListener);
+    try {
+      process.kill(spawner, "SIGTERM");
+      process.kill(spawner, "SIGINT");
+      const next = pm.registerDynamicBackgroundWorker(fixture("next", "napper", { bgw_notify_pid: pm.pid }))!;
+      const { pid } = await pm.waitForBackgroundWorkerStartup(next);
+      assert.equal(parentOf(pid!), spawner, "the same spawner still spawns");
+      assert.equal(stopSignals, 0, "no stop signal was passed on to the postmaster");
+    } finally {
+      process.off("SIGTERM", stopListener);
+    }
+  } finally {
+    process.off("SIGHUP", listener);
+    await pm.stop("fast");
+  }
+});
+
+test("the spawner's death: its workers end as after a crash, and the next workers start through a new spawner", {
+  skip: onBun ? "Bun spawns workers itself: it has no spawner to lose" : false,
+}, async () => {
+  const { pm, logs, until } = realPostmaster();
+  await pm.start();
+  try {
+    const handle = pm.registerDynamicBackgroundWorker(
+      fixture("survivor", "napper", { bgw_notify_pid: pm.pid, bgw_restart_time: 0 }),
+    )!;
+    const first = (await pm.waitForBackgroundWorkerStartup(handle)).pid!;
+    const spawner = parentOf(first)!;
+    process.kill(spawner, "SIGKILL");
+    await until(
+      "the worker to be counted a crash",
+      () => logs.some((l) => l.includes(`(PID ${first}) was terminated by signal 9`)),
+    );
+    await until("the worker to run again", () => {
+      const status = pm.getBackgroundWorkerPid(handle);
+      return status.status === BGWH_STARTED && status.pid !== first;
+    }, 30_000);
+    const second = pm.getBackgroundWorkerPid(handle).pid!;
+    assert.ok(!isAlive(first), "the first worker is gone");
+    const newSpawner = parentOf(second)!;
+    assert.notEqual(newSpawner, spawner);
+    assert.equal(parentOf(newSpawner), process.pid);
+  } finally {
+    await pm.stop("fast");
+  }
+});
+
+test("the spawner: a spawn that fails is told, with the reason, and nothing else is", async () => {
+  const spawner = new Spawner(spawnerCommand());
+  const told: string[] = [];
+  const failed = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no answer from the spawner in 20 s")), 20_000);
+    spawner.spawn(
+      { execPath: "/nonexistent/bgworker-runtime", args: [], env: {}, argv0: "x", capture: false },
+      {
+        spawned: () => told.push("spawned"),
+        output: () => told.push("output"),
+        exited: () => told.push("exited"),
+        lost: () => told.push("lost"),
+        failed: (reason) => {
+          clearTimeout(timer);
+          resolve(reason);
+        },
+      },
+    );
+  });
+  assert.match(failed, /ENOENT/);
+  assert.deepEqual(told, []);
+  // The spawner leaves with its channel: here, when nothing keeps the test alive; make sure of it now.
+  process.kill(spawner.pid!, "SIGKILL");
+});
+
+test("the spawner: a postmaster killed while a worker's pid is on its way leaves neither the spawner nor the worker", async () => {
+  const value = `dies-during-spawn-${process.pid}-${Date.now()}`;
+  const mark = `BGWORKER_TEST_MARK=${value}`;
+  // Inherited by the postmaster, its spawner and its worker: every process of that postmaster carries it.
+  process.env.BGWORKER_TEST_MARK = value;
+  const postmaster = spawnSameRuntime(DIES_DURING_SPAWN);
+  delete process.env.BGWORKER_TEST_MARK;
+  const gone = new Promise((resolve) => postmaster.once("exit", resolve));
+  const others = () => processesMarked(mark).filter((pid) => pid !== postmaster.pid && pid !== process.pid);
+  // The worker runs before the postmaster kills itself: spawned by the spawner on Node and Deno, whose answer with
+  // the worker's pid the postmaster never reads, or by the postmaster itself on Bun.
+  const workerRuns = () => others().some((pid) => commandLineOf(pid).startsWith("bgworker: in flight"));
+  const seenBy = Date.now() + 20_000;
+  while (!workerRuns() && Date.now() < seenBy) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(workerRuns(), "the worker started while the postmaster held its loop");
+  if (!onBun) assert.ok(others().some((pid) => commandLineOf(pid).startsWith("bgworker: spawner")));
+  await gone;
+  const killedAt = Date.now();
+  while (others().length > 0 && Date.now() - killedAt < 3000) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(others(), [], `still running ${Date.now() - killedAt} ms after the postmaster's SIGKILL`);
+});
