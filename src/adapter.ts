@@ -94,6 +94,15 @@ export interface SpawnOptions {
   captureOutput?: boolean;
   /** The runtime's heap limit for this process, in MiB (the worker option `memoryLimitMb`). */
   heapLimitMb?: number;
+  /**
+   * For a spare (spawned with no start message): a TypeScript worker is
+   * expected, so get the runtime's TypeScript path ready while the spare
+   * waits (on Node before 22.18, load tsx; on later Node without a compile
+   * cache, the type stripper). Without it a spare stays lean, and a
+   * TypeScript worker given to it loads that path when it starts. A runtime
+   * that compiles TypeScript at no extra cost (Deno, Bun) ignores it.
+   */
+  typeScript?: boolean;
 }
 
 /** An opaque timer, as returned by {@link RuntimeAdapter.setTimer}. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BGWH_STARTED } from "../src/constants.ts";
+import { isTypeScriptUrl } from "../src/typescript_url.ts";
 import { fakePostmaster, worker } from "./helpers/fake_runtime.ts";
 
 const spares = (runtime: ReturnType<typeof fakePostmaster>["runtime"]) => runtime.live.filter((p) => p.start === null);
@@ -156,4 +157,38 @@ test("spareWorkerLibraries: resolved like bgw_library_name and sent with each sp
     [{ type: "ping", sharedMemory: false }],
     "no list without the option",
   );
+});
+
+test("spares: spawned expecting a TypeScript worker only when a spareWorkerLibraries module is TypeScript", async () => {
+  const typed = fakePostmaster({
+    spareWorkerProcesses: 1,
+    spareWorkerLibraries: ["./plain.mjs", "./jobs.mts"],
+    workerOutput: "logger",
+  });
+  await typed.pm.start();
+  typed.runtime.advance(0);
+  assert.deepEqual(spares(typed.runtime)[0]!.options, { captureOutput: true, typeScript: true });
+  const plain = fakePostmaster({ spareWorkerProcesses: 1, spareWorkerLibraries: ["./plain.mjs"] });
+  await plain.pm.start();
+  plain.runtime.advance(0);
+  assert.equal(
+    spares(plain.runtime)[0]!.options.typeScript,
+    undefined,
+    "tsx would cost each Node 20 spare 100-200 ms of CPU",
+  );
+  // Any TypeScript worker may still take a lean spare (its process loads what it needs then): no spawn.
+  const spawned = plain.runtime.spawned.length;
+  plain.pm.registerDynamicBackgroundWorker(worker("typed", { bgw_library_name: "./jobs.ts" }));
+  assert.equal(plain.runtime.spawned.length, spawned);
+});
+
+test("TypeScript modules are told by the extension of their path, whatever the query or fragment", () => {
+  for (const url of ["file:///a/w.ts", "file:///a/w.mts", "file:///a/w.cts", "/a/w.tsx", "file:///a/w.ts?v=2#x"]) {
+    assert.equal(isTypeScriptUrl(url), true, url);
+  }
+  for (
+    const url of ["file:///a/w.js", "file:///a/w.mjs", "file:///a/ts", "file:///a/w.d.ts.js", "file:///a/w.js?x=.ts"]
+  ) {
+    assert.equal(isTypeScriptUrl(url), false, url);
+  }
 });

@@ -23,3 +23,16 @@ export interface WorkerCommand {
   /** Variables added to the postmaster's environment. */
   env?: Record<string, string>;
 }
+
+/**
+ * Set to "1" by a Node spare's command when a TypeScript worker is expected:
+ * the spare warms Node's type stripper while it waits (see
+ * worker_typescript.ts, which removes it from the spare's environment).
+ *
+ * @example
+ * ```ts
+ * import { WARM_TYPESCRIPT_ENV, type WorkerCommand } from "./worker_command.ts";
+ * const spare: WorkerCommand = { execPath: process.execPath, args: ["worker_main.js"], env: { [WARM_TYPESCRIPT_ENV]: "1" } };
+ * ```
+ */
+export const WARM_TYPESCRIPT_ENV = "BGWORKER_WARM_TYPESCRIPT";

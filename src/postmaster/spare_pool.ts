@@ -13,6 +13,7 @@ import type { RuntimeAdapter, SpawnOptions, WorkerProcess, WorkerProcessEvents }
 import type { LogLevel } from "../log_level.ts";
 import { errorText } from "../errors.ts";
 import type { PingMessage } from "../protocol.ts";
+import { isTypeScriptUrl } from "../typescript_url.ts";
 
 /** After a spare dies unused, wait this long before replacing it: a runtime that cannot boot must not spin. */
 const RESPAWN_DELAY_MS = 1000;
@@ -141,6 +142,24 @@ export class SparePool {
     for (const spare of this.#idle) spare.process.kill("SIGKILL");
   }
 
+  /**
+   * How a spare is spawned: the host's options, and `typeScript` when a
+   * TypeScript worker is to be expected, which costs every spare (tsx:
+   * 100-200 ms of CPU on Node 20; the type stripper, where no compile cache
+   * makes it needless: 30 ms and 17 MB on Node 24), so it is not asked for
+   * blindly. Expected means: a library listed in `spareWorkerLibraries` is
+   * TypeScript (each spare imports it anyway, and its worker should start
+   * as fast as that list promises). The runtime
+   * adds its own reasons (the bootstrap, or the postmaster's program, is
+   * TypeScript: see runtimes/node/command.ts). Any other TypeScript worker
+   * may still take a spare spawned without it: the spare loads tsx, or the
+   * stripper, when that worker starts, which costs less than a cold start.
+   */
+  #spawnOptions(): SpawnOptions | undefined {
+    const typeScript = (this.#host.libraries?.() ?? []).some(isTypeScriptUrl);
+    return typeScript ? { ...this.#host.spawnOptions, typeScript } : this.#host.spawnOptions;
+  }
+
   #spawnOne(): boolean {
     const spare: Spare = { process: null as unknown as WorkerProcess, ready: false, owner: null };
     try {
@@ -153,7 +172,7 @@ export class SparePool {
           spare.owner
             ? spare.owner.output?.(stream, line, cut)
             : this.#host.log("LOG", `spare worker process (PID ${spare.process.pid}) wrote on its ${stream}: ${line}`),
-      }, this.#host.spawnOptions);
+      }, this.#spawnOptions());
     } catch (error) {
       this.#host.log("LOG", `could not fork spare worker process: ${errorText(error)}`);
       this.#respawnLater();
