@@ -104,8 +104,26 @@ export interface PingMessage {
   libraries?: string[];
 }
 
+/**
+ * Postmaster → worker: the postmaster has just sent this process SIGTERM
+ * (terminate, a fast stop, a memory limit). A worker that removed its
+ * SIGTERM listener for the kernel's default action may have dropped a
+ * SIGTERM caught a moment before; this says one was sent, so none is lost
+ * (src/worker/sigterm_route.ts). Sent after the signal: a worker the
+ * kernel ended never reads it.
+ *
+ * @example
+ * ```ts
+ * import type { SigtermSentMessage } from "./protocol.ts";
+ * const announced: SigtermSentMessage = { type: "sigterm_sent" };
+ * ```
+ */
+export interface SigtermSentMessage {
+  type: "sigterm_sent";
+}
+
 /** Every message a worker receives. */
-export type PostmasterMessage = StartMessage | NotifyMessage | ReplyMessage | PingMessage;
+export type PostmasterMessage = StartMessage | NotifyMessage | ReplyMessage | PingMessage | SigtermSentMessage;
 
 /** Worker → postmaster: the runtime booted and waits for its start message (a spare is ready). */
 export interface ReadyMessage {

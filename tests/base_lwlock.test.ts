@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { LW_VAL_EXCLUSIVE, LWLock, type LWLockMode, releaseAllLWLocks } from "../src/shmem/lwlock.ts";
+import {
+  holdsLWLocks,
+  LW_VAL_EXCLUSIVE,
+  LWLock,
+  type LWLockMode,
+  releaseAllLWLocks,
+  watchLWLockHolding,
+} from "../src/shmem/lwlock.ts";
 
 /** Lock words; two LWLock objects on one word stand for two processes' views of one lock. */
 const words = () => new Int32Array(new SharedArrayBuffer(16));
@@ -73,4 +80,33 @@ test("releaseAllLWLocks: gives back every lock this process holds, in any mode a
   // The locks work again afterwards.
   assert.equal(locks[0]!.conditionalAcquire("exclusive"), true);
   locks[0]!.release();
+});
+
+test("LWLock: a watcher hears before the first lock is taken (the word still free) and when none is held again", () => {
+  const w = words();
+  const heard: string[] = [];
+  let index = 0;
+  watchLWLockHolding({
+    beforeFirstLock: () => heard.push(`before (word ${Atomics.load(w, index)}, holds ${holdsLWLocks()})`),
+    noLockHeld: () => heard.push(`none (holds ${holdsLWLocks()})`),
+  });
+  try {
+    const [a, b] = [new LWLock(w, 0), new LWLock(w, 1)];
+    a.acquire("exclusive");
+    b.acquire("shared"); // a second lock: nothing to hear
+    a.release();
+    b.release();
+    assert.deepEqual(heard, ["before (word 0, holds false)", "none (holds false)"]);
+    heard.length = 0;
+    index = 2;
+    Atomics.store(w, index, LW_VAL_EXCLUSIVE); // held by another process
+    assert.equal(new LWLock(w, index).conditionalAcquire("shared"), false);
+    assert.deepEqual(
+      heard,
+      [`before (word ${LW_VAL_EXCLUSIVE}, holds false)`, "none (holds false)"],
+      "a failed attempt",
+    );
+  } finally {
+    watchLWLockHolding(null);
+  }
 });

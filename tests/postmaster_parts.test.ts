@@ -85,6 +85,25 @@ test("live processes: signals held while booting, SIGKILL never held, delivered 
   assert.equal(live.remove(p), false, "an exit is handled once");
 });
 
+test("live processes: each SIGTERM is announced on the channel right after the signal, a held one when it is delivered", () => {
+  const live = new LiveProcesses();
+  const order: string[] = [];
+  const p: WorkerProcess = {
+    pid: 8,
+    send: (m) => void order.push((m as { type: string }).type),
+    kill: (s) => void order.push(s),
+  };
+  live.add(p);
+  live.signal(p, "SIGTERM");
+  assert.deepEqual(order, [], "held while it boots: nothing sent yet, not even the announcement");
+  live.reportedIn(p);
+  assert.deepEqual(order, ["SIGTERM", "sigterm_sent"], "after the signal: a worker the kernel ended never reads it");
+  live.signalAll("SIGTERM");
+  live.signal(p, "SIGHUP");
+  live.signal(p, "SIGKILL");
+  assert.deepEqual(order, ["SIGTERM", "sigterm_sent", "SIGTERM", "sigterm_sent", "SIGHUP", "SIGKILL"], "only SIGTERM");
+});
+
 test("kill timer: one deadline, not extended, cleared when all are gone", () => {
   const clock = new FakeRuntime();
   let fired = 0;

@@ -68,13 +68,65 @@ test('signals: SIGUSR1 sets the latch by default; SIGHUP and SIGINT are ignored 
   assert.equal(myLatch.isSet, false);
 });
 
-test("signals: SIGTERM's default gives the signal back to the system and raises it again", () => {
+test("signals: once unblocked, SIGTERM with its default handler is the kernel's: the process dies of it, no JavaScript runs", () => {
   const port = bootWorker();
+  assert.equal(port.listening("SIGTERM"), true, "held signals need the listener");
   backgroundWorkerUnblockSignals();
+  assert.equal(port.listening("SIGTERM"), false, "removed before unblock returns");
   port.signal("SIGTERM");
+  assert.equal(port.killedBy, "SIGTERM");
+  assert.deepEqual(port.raised, [], "nothing raised: the kernel's default action took it");
+  assert.deepEqual(port.sentLogs, [], "no line: the postmaster writes PostgreSQL's FATAL line for a death by SIGTERM");
+});
+
+test("signals: a SIGTERM held while blocked stays pending; at unblock its default gives it back to the system and raises it", () => {
+  const port = bootWorker();
+  port.signal("SIGTERM");
+  assert.equal(port.ended, false, "held");
+  backgroundWorkerUnblockSignals();
   assert.deepEqual(port.raised, ["SIGTERM"]);
   assert.equal(port.killedBy, "SIGTERM", "the handler was removed first, so the raise is the system's SIGTERM");
   assert.equal(port.exitCode, null);
+});
+
+test("signals: blocking again brings the listener back before it returns, so a SIGTERM then is held, not fatal", () => {
+  const port = bootWorker();
+  backgroundWorkerUnblockSignals();
+  backgroundWorkerBlockSignals();
+  assert.equal(port.listening("SIGTERM"), true);
+  port.signal("SIGTERM");
+  assert.equal(port.ended, false, "held while blocked");
+  backgroundWorkerUnblockSignals();
+  assert.equal(port.killedBy, "SIGTERM", "delivered at unblock: the default handler ends the process");
+});
+
+test("signals: pqsignal of a SIGTERM handler after unblock catches SIGTERM again before it returns; a handled one keeps the listener for good", () => {
+  const port = bootWorker();
+  backgroundWorkerUnblockSignals();
+  let terms = 0;
+  pqsignal("SIGTERM", () => terms++);
+  assert.equal(port.listening("SIGTERM"), true);
+  port.signal("SIGTERM");
+  assert.deepEqual([terms, port.ended], [1, false], "the worker's handler ran, the process lives");
+  pqsignal("SIGTERM", "ignore");
+  port.signal("SIGTERM");
+  assert.deepEqual([terms, port.ended], [1, false], "ignored");
+  pqsignal("SIGTERM", "default");
+  assert.equal(port.listening("SIGTERM"), true, "a SIGTERM reached the handlers: no more kernel's action");
+  port.signal("SIGTERM");
+  assert.deepEqual(port.raised, ["SIGTERM"], "the default handler's way: raise again");
+  assert.equal(port.killedBy, "SIGTERM");
+});
+
+test('signals: back to "default" with no SIGTERM seen, the kernel takes SIGTERM again', () => {
+  const port = bootWorker();
+  backgroundWorkerUnblockSignals();
+  assert.equal(pqsignal("SIGTERM", () => {}), "default");
+  assert.equal(port.listening("SIGTERM"), true);
+  pqsignal("SIGTERM", "default");
+  assert.equal(port.listening("SIGTERM"), false);
+  port.signal("SIGQUIT");
+  assert.equal(port.exitCode, 2, "SIGQUIT unchanged: exit 2 at once");
 });
 
 test("signals: where the runtime keeps its handler, SIGTERM ends the classic way on the next turn: FATAL line, exit 1", async () => {
@@ -85,6 +137,7 @@ test("signals: where the runtime keeps its handler, SIGTERM ends the classic way
   }
   resetWorkerStateForTests();
   const port = new StubbornPort();
+  port.restoresDefaultAction = false; // such a runtime keeps SIGTERM on the listener (sigterm_route.ts)
   runBackgroundWorker(port);
   port.module("file:///tester.ts", { main: () => new Promise(() => {}) });
   port.deliver(startMessage(testWorker({ bgw_type: "my type" })));

@@ -83,8 +83,9 @@ export function decideExit(facts: ExitFacts, who: string, type: string): ExitDec
   let { code, signal } = facts;
   const log: ExitDecision["log"] = [];
   if (signal === "SIGTERM") {
-    // bgworker's default SIGTERM handler ends a worker by raising SIGTERM again with the operating
-    // system's action (src/worker/signals.ts): dying of it is PostgreSQL's FATAL line and exit 1.
+    // bgworker's default SIGTERM handler ends a worker by the kernel's default action: SIGTERM is left to it
+    // while nothing needs the handler's JavaScript (src/worker/sigterm_route.ts), or raised again with it
+    // (src/worker/signals.ts). Dying of it is PostgreSQL's FATAL line and exit 1, as after die().
     log.push({ level: "FATAL", message: `terminating background worker "${type}" due to administrator command` });
     code = 1;
     signal = null;

@@ -5,7 +5,9 @@
  * A PostgreSQL worker starts with signals blocked; a runtime still booting
  * has no handlers yet, and a SIGTERM or SIGHUP would kill it outright (and,
  * with shared memory access, count as a crash). So the postmaster holds
- * them until the worker says it is up. SIGKILL is never held.
+ * them until the worker says it is up. SIGKILL is never held. Each SIGTERM
+ * is announced on the channel too (`sigterm_sent`), so that a worker that
+ * dropped it can tell.
  *
  * @module
  */
@@ -51,7 +53,7 @@ export class LiveProcesses {
   reportedIn(process: WorkerProcess): void {
     const held = this.#booting.get(process) ?? [];
     this.#booting.delete(process);
-    for (const signal of held) process.kill(signal);
+    for (const signal of held) LiveProcesses.#deliver(process, signal);
   }
 
   /** The process is gone; false when it was not known (its exit was handled already). */
@@ -64,7 +66,15 @@ export class LiveProcesses {
   signal(process: WorkerProcess, signal: SignalName): void {
     const held = this.#booting.get(process);
     if (held && signal !== "SIGKILL") held.add(signal);
-    else process.kill(signal);
+    else LiveProcesses.#deliver(process, signal);
+  }
+
+  static #deliver(process: WorkerProcess, signal: SignalName): void {
+    process.kill(signal);
+    // A worker leaves SIGTERM to the kernel's default action when nothing needs its listener, and a SIGTERM
+    // its runtime caught just before the listener went is dropped with it: announced, it is delivered after
+    // all (src/worker/sigterm_route.ts). After the signal, so that a worker the kernel ends never reads it.
+    if (signal === "SIGTERM") process.send({ type: "sigterm_sent" });
   }
 
   /** Signal every live process. */

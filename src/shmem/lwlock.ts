@@ -29,6 +29,65 @@ const held: LWLock[] =
   ((globalThis as unknown as Record<symbol, LWLock[] | undefined>)[Symbol.for("bgworker.lwlocks.held")] ??= []);
 
 /**
+ * Told when this process is about to take a lock while it holds none, and
+ * when it holds none again. A worker whose SIGTERM the kernel's default
+ * action takes (src/worker/sigterm_route.ts) must catch SIGTERM again
+ * before it takes a lock: the lock word does not say who holds it, so only
+ * the holder can release it on its way out, and the kernel would end the
+ * process without that.
+ *
+ * @example
+ * ```ts
+ * import type { LWLockHoldingWatcher } from "./lwlock.ts";
+ * const watcher: LWLockHoldingWatcher = {
+ *   beforeFirstLock: () => console.log("about to hold a lock"),
+ *   noLockHeld: () => console.log("holds none"),
+ * };
+ * ```
+ */
+export interface LWLockHoldingWatcher {
+  /** Before an attempt to take a lock while the process holds none: the lock may be held when this returns. */
+  beforeFirstLock(): void;
+  /** The process holds no lock: it released its last one, or an attempt left it holding none. */
+  noLockHeld(): void;
+}
+
+/** The one watcher, on `globalThis` like {@link held}: each copy of this module must tell the same one. */
+const watching: { watcher: LWLockHoldingWatcher | null } =
+  ((globalThis as unknown as Record<symbol, { watcher: LWLockHoldingWatcher | null } | undefined>)[
+    Symbol.for("bgworker.lwlocks.watching")
+  ] ??= { watcher: null });
+
+/**
+ * Set (or, with null, remove) the process's {@link LWLockHoldingWatcher}.
+ * Only a worker that gives SIGTERM to the kernel needs one; without one the
+ * lock paths cost a null check more.
+ *
+ * @example
+ * ```ts
+ * import { watchLWLockHolding } from "./lwlock.ts";
+ * watchLWLockHolding({ beforeFirstLock() {}, noLockHeld() {} });
+ * watchLWLockHolding(null);
+ * ```
+ */
+export function watchLWLockHolding(watcher: LWLockHoldingWatcher | null): void {
+  watching.watcher = watcher;
+}
+
+/**
+ * Whether this process holds any lightweight lock.
+ *
+ * @example
+ * ```ts
+ * import { holdsLWLocks } from "./lwlock.ts";
+ * if (!holdsLWLocks()) console.log("nothing to release on the way out");
+ * ```
+ */
+export function holdsLWLocks(): boolean {
+  return held.length > 0;
+}
+
+/**
  * Release every lock this process holds: PostgreSQL's `LWLockReleaseAll`,
  * which a worker runs on its way out (error, `procExit`, SIGTERM), so that a
  * worker ending while it held a lock does not leave the others waiting
@@ -82,20 +141,27 @@ export class LWLock {
       throw new TypeError(`lightweight lock mode must be "shared" or "exclusive"; got ${String(mode)}`);
     }
     if (this.#held) throw new Error(`lightweight lock already held by this process in ${this.#held} mode`);
+    // Before the word changes: from the moment it does, the process must not end without releasing it.
+    if (held.length === 0) watching.watcher?.beforeFirstLock();
     const words = this.#words;
     for (;;) {
       const value = Atomics.load(words, this.#index);
       if (mode === "exclusive") {
-        if (value !== 0) return false;
+        if (value !== 0) return this.#notTaken();
         if (Atomics.compareExchange(words, this.#index, 0, LW_VAL_EXCLUSIVE) === 0) break;
       } else {
-        if (value & LW_VAL_EXCLUSIVE) return false;
+        if (value & LW_VAL_EXCLUSIVE) return this.#notTaken();
         if (Atomics.compareExchange(words, this.#index, value, value + 1) === value) break;
       }
     }
     this.#held = mode;
     held.push(this);
     return true;
+  }
+
+  #notTaken(): false {
+    if (held.length === 0) watching.watcher?.noLockHeld();
+    return false;
   }
 
   /** Take the lock, blocking until it is free in `mode`. */
@@ -116,6 +182,7 @@ export class LWLock {
     this.#held = null;
     if (held[held.length - 1] === this) held.pop();
     else held.splice(held.lastIndexOf(this), 1);
+    if (held.length === 0) watching.watcher?.noLockHeld();
   }
 
   /** Whether this process holds the lock (PostgreSQL's `LWLockHeldByMe`). */

@@ -18,6 +18,7 @@ import { listenToPostmaster } from "./channel.ts";
 import { elog } from "./elog.ts";
 import type { WorkerPort } from "./port.ts";
 import { deliverSignal, HANDLED_SIGNALS } from "./signals.ts";
+import { installSigtermListener } from "./sigterm_route.ts";
 import { exitWorker, updateWorkerState, workerState } from "./state.ts";
 
 export { ORPHAN_GRACE_MS } from "./channel.ts";
@@ -51,8 +52,9 @@ export function runBackgroundWorker(port: WorkerPort, options: BootstrapOptions 
   const state = workerState();
   updateWorkerState({ port });
   for (const signal of HANDLED_SIGNALS) {
-    const remove = port.onSignal(signal, () => deliverSignal(signal));
-    if (signal === "SIGTERM") state.removeSigtermListener = remove;
+    // SIGTERM's listener may come and go (sigterm_route.ts); the others stay for the life of the process.
+    if (signal === "SIGTERM") installSigtermListener(port, () => deliverSignal(signal));
+    else port.onSignal(signal, () => deliverSignal(signal));
   }
   port.onUncaught((error) => fatal(`uncaught error in background worker: ${errorText(error)}`));
   listenToPostmaster(port, {

@@ -1,8 +1,8 @@
 /**
  * The worker's end of the channel to its postmaster: what comes in (the
- * start, notifications, pings, replies), requests that wait for a reply
- * with their id, a wire error turned back into a typed error, and the
- * channel's end, which is the postmaster's death.
+ * start, notifications, pings, replies, announced SIGTERMs), requests
+ * that wait for a reply with their id, a wire error turned back into a
+ * typed error, and the channel's end, which is the postmaster's death.
  *
  * @module
  */
@@ -10,7 +10,7 @@
 import { BackgroundWorkerError, type BackgroundWorkerErrorCode } from "../errors.ts";
 import type { PingMessage, PostmasterMessage, StartMessage, WireError } from "../protocol.ts";
 import type { WorkerPort } from "./port.ts";
-import { deliverSignal } from "./signals.ts";
+import { deliverSignal, sigtermSentByPostmaster } from "./signals.ts";
 import { endProcess, requirePort, workerState } from "./state.ts";
 
 /**
@@ -77,6 +77,9 @@ export function listenToPostmaster(port: WorkerPort, events: StartPathEvents): v
         deliverSignal("SIGUSR1");
         return;
       }
+      case "sigterm_sent":
+        // A SIGTERM the listener dropped as it was removed is delivered after all.
+        return sigtermSentByPostmaster();
       case "ping":
         // Only a spare is pinged: it has time to spare, a cold-started worker must not wait for this.
         if (!started) events.ping(message);

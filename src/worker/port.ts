@@ -35,6 +35,14 @@ export interface WorkerPort {
    * operating system's default action.
    */
   onSignal(signal: SignalName, listener: () => void): () => void;
+  /**
+   * False on a runtime where removing a signal's last listener leaves the
+   * runtime's own handler in place (the signal is then swallowed, not the
+   * kernel's default action): SIGTERM then always goes through the
+   * listener. Omitted means the removal restores the default action, as on
+   * Node 20 and 24, Deno and Bun (see sigterm_route.ts).
+   */
+  readonly restoresDefaultAction?: boolean;
   /** Send a signal to this process. */
   raise(signal: SignalName): void;
   /** Errors nobody caught: thrown in a callback, or a rejected promise nobody handled. */

@@ -4,9 +4,10 @@
  * always exits at once with code 2.
  *
  * Defaults: SIGTERM ends the worker with PostgreSQL's `terminating
- * background worker "<type>" due to administrator command` and exit 1 (it
- * raises SIGTERM again with the system's action, and the postmaster writes
- * the line); SIGHUP, SIGINT and SIGUSR2 are ignored; SIGUSR1 sets `myLatch`.
+ * background worker "<type>" due to administrator command` and exit 1 (the
+ * process dies of SIGTERM, by the kernel's default action once signals are
+ * let through (sigterm_route.ts), and the postmaster writes the line);
+ * SIGHUP, SIGINT and SIGUSR2 are ignored; SIGUSR1 sets `myLatch`.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { releaseAllLWLocks } from "../shmem/lwlock.ts";
 import type { SignalName } from "../signal_names.ts";
 import { elog } from "./elog.ts";
 import { setLatch } from "./latch.ts";
+import { endingBySigterm, sigtermAnnounced, updateSigtermRoute } from "./sigterm_route.ts";
 import { endProcess, exitWorker, workerState } from "./state.ts";
 
 /**
@@ -47,10 +49,11 @@ function runDefault(signal: SignalName): void {
       // Die of the signal itself: give SIGTERM back to the operating system and raise it again, as C
       // programs do. The postmaster logs PostgreSQL's FATAL line for a death by SIGTERM and counts it as
       // this handler's exit 1, a millisecond sooner than logging and exiting from here would end it.
+      // (Where nothing needs this handler's JavaScript, the kernel's action takes SIGTERM directly:
+      // sigterm_route.ts; this path remains for a worker that holds an LWLock, or whose signals were held.)
       const port = state.port;
       if (!port) break;
-      state.removeSigtermListener?.();
-      state.removeSigtermListener = null;
+      endingBySigterm();
       // PostgreSQL's die() leaves through proc_exit, which releases the worker's lightweight locks.
       releaseAllLWLocks();
       port.raise("SIGTERM");
@@ -95,6 +98,8 @@ function run(signal: SignalName): void {
  */
 export function deliverSignal(signal: SignalName): void {
   const state = workerState();
+  // Counted even when held: a SIGTERM that reached the handlers is never taken for a lost one (sigterm_route.ts).
+  if (signal === "SIGTERM") state.sigterm.delivered++;
   if (signal === "SIGQUIT" && (state.handlers.get("SIGQUIT") ?? "default") === "default") return runDefault(signal);
   if (state.signalsBlocked) {
     state.pendingSignals.add(signal);
@@ -120,6 +125,8 @@ export function backgroundWorkerUnblockSignals(): void {
   const pending = [...state.pendingSignals];
   state.pendingSignals.clear();
   for (const signal of pending) run(signal);
+  // After the held ones: a SIGTERM among them ended the process by its handler, or settled the route.
+  updateSigtermRoute();
 }
 
 /**
@@ -135,6 +142,24 @@ export function backgroundWorkerUnblockSignals(): void {
  */
 export function backgroundWorkerBlockSignals(): void {
   workerState().signalsBlocked = true;
+  // A SIGTERM from here on must be held: the listener catches it, the kernel would end the process.
+  updateSigtermRoute();
+}
+
+/**
+ * The postmaster says it sent this process SIGTERM (`sigterm_sent`): if
+ * the signal was dropped as the listener was removed, deliver it now
+ * (see sigterm_route.ts).
+ *
+ * @example
+ * ```ts
+ * import { sigtermSentByPostmaster } from "./signals.ts";
+ * declare const message: { type: string };
+ * if (message.type === "sigterm_sent") sigtermSentByPostmaster();
+ * ```
+ */
+export function sigtermSentByPostmaster(): void {
+  sigtermAnnounced(() => deliverSignal("SIGTERM"));
 }
 
 /**
@@ -159,5 +184,7 @@ export function pqsignal(signal: SignalName, handler: SignalHandler): SignalHand
   const state = workerState();
   const previous = state.handlers.get(signal) ?? "default";
   state.handlers.set(signal, handler);
+  // A function or "ignore" needs the listener back before this returns; "default" may leave SIGTERM to the kernel.
+  if (signal === "SIGTERM") updateSigtermRoute();
   return previous;
 }

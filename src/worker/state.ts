@@ -16,7 +16,7 @@ import type { BackgroundWorkerHandle } from "../handle.ts";
 import type { WorkerDatabase } from "../protocol.ts";
 import type { SegmentAttachment } from "../shmem/attachment.ts";
 import type { WaitEventTable } from "../shmem/wait_event_table.ts";
-import { releaseAllLWLocks } from "../shmem/lwlock.ts";
+import { releaseAllLWLocks, watchLWLockHolding } from "../shmem/lwlock.ts";
 import type { SignalName } from "../signal_names.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
 import { Latch } from "./latch.ts";
@@ -36,6 +36,32 @@ export interface HandleNews {
   count: number;
   status: number;
   pid: number | null;
+}
+
+/**
+ * How SIGTERM reaches the process: through the listener the bootstrap
+ * installed, or by the kernel's default action (see sigterm_route.ts).
+ *
+ * @example
+ * ```ts
+ * import { workerState } from "./state.ts";
+ * const { sigterm } = workerState();
+ * const byKernel = sigterm.listener !== null && sigterm.remove === null && !sigterm.ending;
+ * ```
+ */
+export interface SigtermRoute {
+  /** The listener the bootstrap installed, kept to install it again; null outside a worker process. */
+  listener: (() => void) | null;
+  /** Removes the listener; null while none is installed. */
+  remove: (() => void) | null;
+  /** The listener was removed once for the kernel's action: a SIGTERM caught just before may have been dropped. */
+  leftToKernel: boolean;
+  /** The default handler ran: the process ends by the signal, and the route changes no more. */
+  ending: boolean;
+  /** SIGTERMs given to this process's handlers (held ones included). */
+  delivered: number;
+  /** A return to the kernel's action is scheduled (after the last LWLock was released). */
+  scheduled: boolean;
 }
 
 /**
@@ -73,8 +99,8 @@ export interface WorkerState {
   signalsBlocked: boolean;
   pendingSignals: Set<SignalName>;
   handlers: Map<SignalName, SignalHandler>;
-  /** Removes the SIGTERM listener, which the default SIGTERM handler does before it raises SIGTERM again (see signals.ts). */
-  removeSigtermListener: (() => void) | null;
+  /** How SIGTERM reaches the process (see sigterm_route.ts). */
+  sigterm: SigtermRoute;
   nextRequestId: number;
   requests: Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>;
   /** Notifications received so far; each `HandleNews.count` is this counter when it came. */
@@ -115,7 +141,7 @@ function initialState(latch: Latch, listeners: Set<WorkerStateListener>): Worker
     signalsBlocked: true,
     pendingSignals: new Set(),
     handlers: new Map(),
-    removeSigtermListener: null,
+    sigterm: { listener: null, remove: null, leftToKernel: false, ending: false, delivered: 0, scheduled: false },
     nextRequestId: 1,
     requests: new Map(),
     newsSeq: 0,
@@ -191,7 +217,8 @@ export function onWorkerStateChange(listener: WorkerStateListener): () => void {
  * The state is a new object, so code of an earlier test still running
  * keeps the old one; the latch object (a loaded module holds it as
  * `myLatch`) and the subscribers (loaded modules) carry over, the latch
- * cleared, and the subscribers are told.
+ * cleared, and the subscribers are told. No LWLock watcher is left over
+ * (sigterm_route.ts sets one).
  *
  * @example
  * ```ts
@@ -204,6 +231,7 @@ export function resetWorkerStateForTests(): void {
   const { latch, listeners } = workerState();
   latch.isSet = false;
   latch.sleepers.clear();
+  watchLWLockHolding(null);
   (globalThis as unknown as Record<symbol, WorkerState>)[KEY] = initialState(latch, listeners);
   updateWorkerState({});
 }

@@ -44,6 +44,8 @@ export class FakeWorkerPort implements WorkerPort {
   readonly imported: string[] = [];
   /** Every exit code given, in order; the first is the process's. */
   readonly exitCalls: number[] = [];
+  /** Whether removing a signal's last listener restores the kernel's default action (see WorkerPort). */
+  restoresDefaultAction = true;
   /** The process's exit code, once it exited. */
   exitCode: number | null = null;
   /** The signal the process died of, when it raised one nobody handles. */
@@ -62,6 +64,8 @@ export class FakeWorkerPort implements WorkerPort {
   #messageListeners: ((message: unknown) => void)[] = [];
   #disconnectListeners: (() => void)[] = [];
   #signalListeners = new Map<SignalName, Set<() => void>>();
+  /** Signals the runtime caught and has not handed to the listeners yet (see `catchSignal`). */
+  #caught: { signal: SignalName; listeners: Set<() => void> }[] = [];
   #uncaughtListeners: ((error: unknown) => void)[] = [];
   #modules = new Map<string, () => Record<string, unknown>>();
   #sentWaiters: { match(message: unknown): boolean; resolve(message: unknown): void }[] = [];
@@ -165,9 +169,39 @@ export class FakeWorkerPort implements WorkerPort {
   deliver(message: PostmasterMessage | Record<string, unknown>): void {
     for (const listener of this.#messageListeners) this.#run(() => listener(message));
   }
-  /** The operating system delivers a signal to the process's handlers. */
+  /**
+   * The operating system delivers a signal: to the process's listeners, or,
+   * with none installed, by its default action, which ends the process (the
+   * default action of every signal a worker handles).
+   */
   signal(signal: SignalName): void {
-    for (const listener of [...(this.#signalListeners.get(signal) ?? [])]) this.#run(listener);
+    const listeners = this.#signalListeners.get(signal);
+    if (!listeners?.size) {
+      if (!this.ended) this.killedBy = signal;
+      return;
+    }
+    for (const listener of [...listeners]) this.#run(listener);
+  }
+  /**
+   * The runtime catches a signal that has listeners, to hand it to them at
+   * `poll()`; one whose listeners were all removed by then is dropped, as
+   * Node's, Deno's and Bun's are. With no listener, the default action.
+   */
+  catchSignal(signal: SignalName): void {
+    const listeners = this.#signalListeners.get(signal);
+    if (!listeners?.size) return this.signal(signal);
+    this.#caught.push({ signal, listeners: new Set(listeners) });
+  }
+  /** The event loop polls: caught signals reach the listeners still installed of those that caught them. */
+  poll(): void {
+    for (const { signal, listeners } of this.#caught.splice(0)) {
+      const installed = this.#signalListeners.get(signal) ?? new Set();
+      for (const listener of listeners) if (installed.has(listener)) this.#run(listener);
+    }
+  }
+  /** Whether the process has a listener for `signal` (otherwise the kernel's default action takes it). */
+  listening(signal: SignalName): boolean {
+    return (this.#signalListeners.get(signal)?.size ?? 0) > 0;
   }
   /** The channel closes: the postmaster is gone. */
   disconnect(): void {

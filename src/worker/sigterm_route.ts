@@ -1,0 +1,204 @@
+/**
+ * The way SIGTERM reaches a worker. With bgworker's default handler and
+ * signals let through, PostgreSQL's die() does nothing but end the process
+ * (exit 1, its FATAL line): so here the runtime's listener is removed and
+ * the kernel's default action ends the process itself, at the kernel's
+ * pace, with no turn of the event loop in between, even in a worker stuck
+ * in a loop. The postmaster counts a death by SIGTERM as die()'s exit 1 and
+ * writes its FATAL line (src/postmaster/exit_policy.ts), as it already did
+ * for the default handler's raise of SIGTERM.
+ *
+ * SIGTERM goes through the listener, as the other signals do:
+ *
+ * - while signals are held: a SIGTERM must stay pending until unblocked;
+ * - while the handler is a function or "ignore": it must run it;
+ * - while the process holds an LWLock: die() releases them on its way out
+ *   (LWLockReleaseAll) and the kernel would not. A lock word counts its
+ *   holders but does not name them, so nobody else can release it, and
+ *   the postmaster recreates shared memory only after a crash, which a
+ *   death by SIGTERM is not. The kernel's action comes back
+ *   {@link KERNEL_SIGTERM_AFTER_LOCKS_MS} after the last lock is released
+ *   (a lock taken and released on every turn pays the switch once in a while);
+ * - once a SIGTERM has reached the handlers and the process lives on (a
+ *   function or "ignore" took it): see "none lost" below;
+ * - on a runtime whose removal of a listener does not restore the default
+ *   action (`WorkerPort.restoresDefaultAction === false`). None is known,
+ *   checked with a script per runtime: Node 20 (through tsx, whose
+ *   preflight adds no SIGTERM listener outside its own CLI) and 24 and Bun
+ *   restore SIG_DFL when the last listener goes (`SigCgt` in
+ *   /proc/self/status loses SIGTERM); Deno keeps its own handler installed
+ *   but applies the default action itself when no listener is left,
+ *   outside JavaScript: a worker spinning in a loop dies there too, a few
+ *   milliseconds later than a process that never had a listener.
+ *
+ * None lost: removing the listener drops a SIGTERM the runtime caught a
+ * moment before and had not handed to JavaScript yet (Node's signal pipe,
+ * Deno's and Bun's queues). The postmaster announces each SIGTERM it sends
+ * on the channel (`sigterm_sent`, sent after the signal). A worker that
+ * has left SIGTERM to the kernel at least once, is alive, and finds after
+ * the next poll of its event loop that no SIGTERM reached its handlers
+ * delivers it then: PostgreSQL's outcome, a little later. An announcement
+ * rather than a second SIGTERM from the postmaster, because only the
+ * worker knows whether one reached its handlers: a handler set after the
+ * removal never runs twice for one SIGTERM, and a worker whose own code
+ * listens for SIGTERM too (the runtime then keeps its handler, and the
+ * removal restores nothing) still ends by the default handler's raise and
+ * its fallback. Once a SIGTERM reached the handlers the listener stays for
+ * good, so a later announcement is never taken for a lost one. A worker
+ * that never left SIGTERM to the kernel ignores the announcements. A
+ * SIGTERM from outside the postmaster (kill(1)) that the runtime caught
+ * in the same turn of the event loop as the removal, before it, is the one
+ * case not covered: nothing announces it.
+ *
+ * @module
+ */
+
+import { holdsLWLocks, type LWLockHoldingWatcher, watchLWLockHolding } from "../shmem/lwlock.ts";
+import { elog } from "./elog.ts";
+import type { WorkerPort } from "./port.ts";
+import { type WorkerState, workerState } from "./state.ts";
+
+/**
+ * Milliseconds without an LWLock before SIGTERM goes back to the kernel's
+ * action. Until then it goes through the listener: correct, one turn of
+ * the event loop slower.
+ *
+ * @example
+ * ```ts
+ * import { KERNEL_SIGTERM_AFTER_LOCKS_MS } from "./sigterm_route.ts";
+ * const slowerFor: number = KERNEL_SIGTERM_AFTER_LOCKS_MS; // after a worker's last release
+ * ```
+ */
+export const KERNEL_SIGTERM_AFTER_LOCKS_MS = 10;
+
+/**
+ * Install the process's SIGTERM listener, as the bootstrap does for every
+ * handled signal, keeping it so that it can be removed and installed again.
+ *
+ * @example
+ * ```ts
+ * import { installSigtermListener } from "./sigterm_route.ts";
+ * import { deliverSignal } from "./signals.ts";
+ * declare const port: import("./port.ts").WorkerPort;
+ * installSigtermListener(port, () => deliverSignal("SIGTERM"));
+ * ```
+ */
+export function installSigtermListener(port: WorkerPort, listener: () => void): void {
+  const route = workerState().sigterm;
+  route.listener = listener;
+  route.remove = port.onSignal("SIGTERM", listener);
+}
+
+/**
+ * Put SIGTERM on the route the worker's state calls for: the kernel's
+ * default action, or the listener. Called after every change that matters
+ * (signals blocked or unblocked, SIGTERM's handler set); the listener comes
+ * back before this returns, so a SIGTERM after it is caught.
+ *
+ * @example
+ * ```ts
+ * import { updateSigtermRoute } from "./sigterm_route.ts";
+ * import { workerState } from "./state.ts";
+ * workerState().signalsBlocked = false;
+ * updateSigtermRoute(); // the kernel's action, if the handler is the default one
+ * ```
+ */
+export function updateSigtermRoute(): void {
+  const state = workerState();
+  if (state.sigterm.listener === null || state.sigterm.ending) return;
+  if (kernelMayTakeSigterm(state)) {
+    watchLWLockHolding(LOCK_WATCHER);
+    if (!holdsLWLocks()) leaveSigtermToKernel(state);
+  } else {
+    // A worker that cannot use the kernel's action has no use for hearing of its locks.
+    watchLWLockHolding(null);
+    catchSigterm(state);
+  }
+}
+
+/**
+ * The default handler is ending the process by SIGTERM: remove the
+ * listener (if it is installed) so that the raise that follows is the
+ * kernel's, and change the route no more.
+ *
+ * @example
+ * ```ts
+ * import { endingBySigterm } from "./sigterm_route.ts";
+ * declare const port: import("./port.ts").WorkerPort;
+ * endingBySigterm();
+ * port.raise("SIGTERM");
+ * ```
+ */
+export function endingBySigterm(): void {
+  const route = workerState().sigterm;
+  route.ending = true;
+  route.remove?.();
+  route.remove = null;
+}
+
+/**
+ * The postmaster announced a SIGTERM it sent (`sigterm_sent`). If this
+ * worker ever removed its listener, the signal may have been dropped with
+ * it: after the next poll of the event loop (a SIGTERM the runtime caught
+ * is handed over by then), if no SIGTERM reached the handlers and the
+ * process still lives, `deliver` it, saying so at DEBUG1 first.
+ *
+ * @example
+ * ```ts
+ * import { sigtermAnnounced } from "./sigterm_route.ts";
+ * import { deliverSignal } from "./signals.ts";
+ * sigtermAnnounced(() => deliverSignal("SIGTERM"));
+ * ```
+ */
+export function sigtermAnnounced(deliver: () => void): void {
+  const state = workerState();
+  const { port, sigterm: route } = state;
+  if (!port || !route.leftToKernel) return;
+  const lost = () => !route.ending && route.delivered === 0 && state.exitCode === null;
+  // Two timers: the first may run before the poll that hands over a SIGTERM caught during this turn, the second not.
+  port.setTimer(0, () =>
+    port.setTimer(0, () => {
+      if (!lost()) return;
+      // The line first (the delivery may end the process at once), then the signal, on a turn of its own.
+      void elog("DEBUG1", "a SIGTERM from the postmaster did not reach this worker's handlers; delivering it now")
+        .then(() => port.setTimer(0, () => lost() && deliver()));
+    }));
+}
+
+/** Whether the kernel's action may take SIGTERM, locks aside. */
+function kernelMayTakeSigterm(state: WorkerState): boolean {
+  const { port, sigterm: route } = state;
+  return port !== null && route.listener !== null && !route.ending && state.exitCode === null &&
+    !state.signalsBlocked && (state.handlers.get("SIGTERM") ?? "default") === "default" && route.delivered === 0 &&
+    port.restoresDefaultAction !== false;
+}
+
+function leaveSigtermToKernel(state: WorkerState): void {
+  const route = state.sigterm;
+  if (route.remove === null) return;
+  route.remove();
+  route.remove = null;
+  route.leftToKernel = true;
+}
+
+function catchSigterm(state: WorkerState): void {
+  const route = state.sigterm;
+  if (route.remove !== null || route.listener === null || route.ending || !state.port) return;
+  route.remove = state.port.onSignal("SIGTERM", route.listener);
+}
+
+/** Installed while the kernel's action is wanted: the listener is back before a lock is taken, gone a while after. */
+const LOCK_WATCHER: LWLockHoldingWatcher = {
+  beforeFirstLock: () => catchSigterm(workerState()),
+  noLockHeld() {
+    const state = workerState();
+    const route = state.sigterm;
+    // Already the kernel's, or on its way back: nothing to do (this runs on every release, keep it cheap).
+    if (route.remove === null || route.scheduled || !state.port) return;
+    route.scheduled = true;
+    state.port.setTimer(KERNEL_SIGTERM_AFTER_LOCKS_MS, () => {
+      route.scheduled = false;
+      if (kernelMayTakeSigterm(state) && !holdsLWLocks()) leaveSigtermToKernel(state);
+    });
+  },
+};
