@@ -7,9 +7,13 @@ const perSecond = (value) => `${(value / 1e6).toFixed(1)} M/s`;
 const ns = (value) => `${value.toFixed(1)} ns`;
 const verdict = (ok) => (ok ? "met" : "NOT met");
 
-/** The rows of one runtime's result (and, on Node, its peers). */
+/**
+ * The rows of one runtime's result (and, on Node, its peers). The targets
+ * are issue 17's where it sets one (STARTED with spares ≤ 0.15 ms, main ≤
+ * STARTED + 0.5 ms for a listed library, terminate ≤ 1.15×, the memory
+ * case), the first benchmark issue's elsewhere.
+ */
 export function figures(r, peers) {
-  const nodeOrBun = r.runtime.startsWith("node") || r.runtime === "bun";
   const rows = [
     ["raw fork → first message (floor)", ms(r.floorForkFirstMessage), "", "", ""],
     [
@@ -30,8 +34,8 @@ export function figures(r, peers) {
       "a. registration → BGWH_STARTED, spares",
       ms(r.spares.started),
       ratio(r.spares.started, r.floorForkFirstMessage),
-      nodeOrBun ? "≤ 0.26 ms" : "",
-      nodeOrBun ? verdict(r.spares.started <= 0.26) : "",
+      "≤ 0.15 ms",
+      verdict(r.spares.started <= 0.15),
     ],
     [
       "a. registration → main running, spares",
@@ -40,13 +44,23 @@ export function figures(r, peers) {
       "≤ STARTED + 2 ms",
       verdict(r.spares.running - r.spares.started <= 2),
     ],
+    // Its own run, whose spares import the worker's library ahead (spareWorkerLibraries): against its own STARTED.
+    ...(r.sparesListed
+      ? [[
+        "a. registration → main running, spares, library listed",
+        ms(r.sparesListed.running),
+        `+${ms(r.sparesListed.running - r.sparesListed.started)}`,
+        "≤ STARTED + 0.5 ms",
+        verdict(r.sparesListed.running - r.sparesListed.started <= 0.5),
+      ]]
+      : []),
     ["raw SIGTERM → exit event (floor)", ms(r.floorSigtermToExit), "", "", ""],
     [
       "b. terminate → BGWH_STOPPED",
       ms(r.cold.terminated),
       ratio(r.cold.terminated, r.floorSigtermToExit),
-      "≤ 1.10× floor",
-      verdict(r.cold.terminated <= 1.1 * r.floorSigtermToExit),
+      "≤ 1.15× floor",
+      verdict(r.cold.terminated <= 1.15 * r.floorSigtermToExit),
     ],
     ["raw exit(1) → exit event (floor)", ms(r.floorExitToEvent), "", "", ""],
     [
@@ -157,6 +171,8 @@ export function figures(r, peers) {
       ],
     );
   }
+  if (r.memoryCase) rows.push(...memoryRows(r.memoryCase));
+  if (r.startThroughput) rows.push(...throughputRows(r.startThroughput));
   if (peers) {
     rows.push(
       [
@@ -176,4 +192,82 @@ export function figures(r, peers) {
     );
   }
   return rows.map(([figure, median, vsFloor, target, met]) => ({ figure, median, "vs floor": vsFloor, target, met }));
+}
+
+/**
+ * i. (issue 17, point 4) The memory case, from bench/memory_case.mjs: the
+ * same starts in an empty postmaster process and with 1 GiB of Buffers
+ * held. The raw spawn() with the gigabyte is the floor of bgworker's with it.
+ */
+function memoryRows(m) {
+  const { empty: e, held: h } = m;
+  const gib = `${(m.heldBytes / 2 ** 30).toFixed(0)} GiB of Buffers`;
+  const vsEmpty = (value, emptyValue) => `${ratio(value, emptyValue)} empty`;
+  return [
+    ["raw spawn() call blocks the loop, empty process (floor)", ms(e.rawCall), "", "", ""],
+    [`raw spawn() call blocks the loop, ${gib} (floor)`, ms(h.rawCall), vsEmpty(h.rawCall, e.rawCall), "", ""],
+    ["i. registration call (cold start) blocks the loop, empty process", ms(e.call), ratio(e.call, e.rawCall), "", ""],
+    [
+      `i. registration call (cold start) blocks the loop, ${gib}`,
+      ms(h.call),
+      ratio(h.call, h.rawCall),
+      "≤ 3 ms",
+      verdict(h.call <= 3),
+    ],
+    // Any part of the spawn left for a later turn of the loop shows here, beyond the call.
+    [
+      `i. longest loop stall, registration → main running, ${gib}`,
+      ms(h.stall),
+      ratio(h.stall, h.rawStall),
+      "",
+      "",
+    ],
+    ["raw fork → first message, empty process (floor)", ms(e.rawFirstMessage), "", "", ""],
+    [
+      `raw fork → first message, ${gib} (floor)`,
+      ms(h.rawFirstMessage),
+      vsEmpty(h.rawFirstMessage, e.rawFirstMessage),
+      "",
+      "",
+    ],
+    [
+      "i. registration → main running, cold, empty process",
+      ms(e.running),
+      ratio(e.running, e.rawFirstMessage),
+      "",
+      "",
+    ],
+    [
+      `i. registration → main running, cold, ${gib}`,
+      ms(h.running),
+      vsEmpty(h.running, e.running),
+      "≤ 1.20× empty",
+      verdict(h.running <= 1.2 * e.running),
+    ],
+  ];
+}
+
+/**
+ * j. (issue 17, point 6) Start throughput, from bench/start_throughput.mjs:
+ * starts per second and the postmaster's CPU per start, its own and its
+ * helper processes' (a spawner, the group reaper), against the raw child's
+ * forks per second and the parent's CPU per fork.
+ */
+function throughputRows(t) {
+  // Older results have no helpers' CPU: none was measured, rather than none spent.
+  const cpuOf = (v) => v.cpuMsPerStart + (v.helpersCpuMsPerStart ?? 0);
+  const cell = (v) =>
+    `${v.perSecond.toFixed(1)}/s; CPU ${ms(v.cpuMsPerStart)}${
+      v.helpersCpuMsPerStart >= 0.0005 ? ` + ${ms(v.helpersCpuMsPerStart)} in helpers` : ""
+    } each`;
+  const vs = (v, floor) => `${ratio(v.perSecond, floor.perSecond)}; CPU ${ratio(cpuOf(v), cpuOf(floor))}`;
+  const modes = [
+    ["one at a time", t.rawSequence, t.coldSequence, t.sparesSequence],
+    [`bursts of ${t.burst}`, t.rawBurst, t.coldBurst, t.sparesBurst],
+  ];
+  return modes.flatMap(([mode, raw, cold, spares]) => [
+    [`raw forks per second, ${mode} (floor)`, cell(raw), "", "", ""],
+    [`j. starts per second, ${mode}, cold`, cell(cold), vs(cold, raw), "", ""],
+    [`j. starts per second, ${mode}, ${t.spares} spares`, cell(spares), vs(spares, raw), "", ""],
+  ]);
 }

@@ -32,5 +32,12 @@ console.log(
     results.date.slice(0, 10)
   }; medians of ${runtimes[0][1].repetitions} runs after ${runtimes[0][1].warmUp} warm-up runs; N = ${
     runtimes.map(([, r]) => r.many).join("/")
-  }.`,
+  }${throughputNote(runtimes[0][1].startThroughput)}.`,
 );
+
+/** The start throughput figures (j.) are medians of rounds, not of single runs: say how many, of how many starts. */
+function throughputNote(t) {
+  return t
+    ? `; j.: medians of ${t.rounds} rounds, each of ${t.sequence} starts one at a time and a burst of ${t.burst}`
+    : "";
+}

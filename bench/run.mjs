@@ -1,7 +1,8 @@
 // npm run bench [-- --runtime node|node24|deno|bun|all]
 //
-// Builds dist/, runs bench/suite.mjs on each runtime asked for (and
-// bench/peers.mjs on Node), prints one table per runtime with every figure,
+// Builds dist/, runs bench/suite.mjs, bench/memory_case.mjs and
+// bench/start_throughput.mjs on each runtime asked for (and bench/peers.mjs
+// on Node), prints one table per runtime with every figure,
 // its floor, the ratio and the target, and writes everything to
 // bench/results/latest.json. Figures are medians of REPETITIONS runs after a
 // warm-up; ratios compare figures measured in the same run.
@@ -20,6 +21,8 @@ const RUNTIMES = {
   bun: () => [bin("bun"), []],
 };
 const flag = process.argv.indexOf("--runtime");
+// BENCH_ONLY=name,name measures only those figures (each script skips the others), to work on some of them.
+const only = process.env.BENCH_ONLY?.split(",");
 const asked = flag >= 0 ? process.argv[flag + 1] : "all";
 const wanted = asked === "all" ? Object.keys(RUNTIMES) : asked.split(",");
 for (const name of wanted) {
@@ -28,11 +31,13 @@ for (const name of wanted) {
 
 // The database figures' real server, as npm test starts it; without one, they are measured on the embedded cluster only.
 let realPostgres = null;
-try {
-  realPostgres = await startRealPostgres();
-  process.env.BGWORKER_BENCH_POSTGRES_URL = realPostgres.url;
-} catch (error) {
-  console.log(`no real PostgreSQL for the database figures: ${error.message}`);
+if (!only || only.includes("database")) {
+  try {
+    realPostgres = await startRealPostgres();
+    process.env.BGWORKER_BENCH_POSTGRES_URL = realPostgres.url;
+  } catch (error) {
+    console.log(`no real PostgreSQL for the database figures: ${error.message}`);
+  }
 }
 
 const build = await run("npm", ["run", "build"], { quiet: true });
@@ -58,19 +63,23 @@ try {
   for (const runtime of wanted) {
     console.log(`\n=== ${runtime} ===`);
     const suite = await script(runtime, "suite.mjs");
-    const peers = runtime.startsWith("node") && !process.env.BENCH_ONLY ? await script(runtime, "peers.mjs") : null;
+    // In their own processes: the memory case holds 1 GiB, and the throughput runs leave many exits behind.
+    for (const [file, name] of [["memory_case.mjs", "memoryCase"], ["start_throughput.mjs", "startThroughput"]]) {
+      if (!only || only.includes(name)) Object.assign(suite, await script(runtime, file));
+    }
+    const peers = runtime.startsWith("node") && !only ? await script(runtime, "peers.mjs") : null;
     results.runtimes[runtime] = { ...suite, peers };
     console.log(
       `${suite.runtime} ${suite.version}: medians of ${suite.repetitions} runs after ${suite.warmUp} warm-up runs`,
     );
     // BENCH_ONLY measures some figures only: the table needs them all, so those are printed as they are.
-    if (process.env.BENCH_ONLY) console.log(JSON.stringify(suite, null, 2));
+    if (only) console.log(JSON.stringify(suite, null, 2));
     else console.table(figures(suite, peers));
   }
 } finally {
   await realPostgres?.stop();
 }
-const file = process.env.BENCH_ONLY ? "partial.json" : "latest.json";
+const file = only ? "partial.json" : "latest.json";
 mkdirSync(join(root, "bench", "results"), { recursive: true });
 writeFileSync(join(root, "bench", "results", file), JSON.stringify(results, null, 2) + "\n");
 console.log(`\nwritten: bench/results/${file}`);

@@ -3,85 +3,27 @@
 // stdout is the result as JSON. Run through `npm run bench`.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import {
-  BGW_NEVER_RESTART,
   BGWH_STARTED,
   BGWH_STOPPED,
   BGWORKER_BACKEND_DATABASE_CONNECTION,
   BGWORKER_SHMEM_ACCESS,
   BgWorkerStart_RecoveryFinished,
-  Postmaster,
 } from "../dist/mod.js";
 import { roundTrips, TPS_TABLE, transactionsPerSecond } from "./db_loops.mjs";
+import { benchPostmaster, event, onBun, rawChild, scriptArgs, steps, worker, WORKERS } from "./harness.mjs";
 import { atomicAddRate, BENCH_LOCKS, BENCH_STRUCT, casPairNs, lockPairNs } from "./shm_loops.mjs";
 import { median, medians, now, progress, repeat, REPETITIONS, sleep, WARM_UP } from "./stats.mjs";
 
-const onDeno = "Deno" in globalThis;
-const onBun = "Bun" in globalThis;
-const runtime = onDeno ? "deno" : onBun ? "bun" : `node${process.versions.node.split(".")[0]}`;
-const WORKERS = new URL("./workers.mjs", import.meta.url).href;
 const SHM_WORKERS = new URL("./shm_workers.mjs", import.meta.url).href;
 const DB_WORKERS = new URL("./db_workers.mjs", import.meta.url).href;
 /** How far ahead of registration a round's workers start their loops together: after connecting, before measuring. */
 const DB_START_DELAY_MS = 1000;
-const here = (name) => fileURLToPath(new URL(name, import.meta.url));
-/** The command line that runs a script on this runtime. */
-const scriptArgs = (script, ...args) => (onDeno ? ["run", "-A", here(script), ...args] : [here(script), ...args]);
 const MANY = onBun ? 200 : 100;
 const IDLE_WORKERS = 100;
 const CPU_WINDOW_MS = 500;
 
-const worker = (name, fn, extra = {}) => ({
-  bgw_name: name,
-  bgw_flags: 0,
-  bgw_start_time: 0,
-  bgw_restart_time: BGW_NEVER_RESTART,
-  bgw_library_name: WORKERS,
-  bgw_function_name: fn,
-  ...extra,
-});
-
-/**
- * A postmaster whose log lines can be awaited: `until(pick, from)` resolves
- * with the first non-undefined `pick(line)` among the lines from index `from` on.
- */
-function benchPostmaster(options = {}) {
-  const lines = [];
-  const waits = new Set();
-  const pm = new Postmaster({
-    ...options,
-    logger: (level, message) => {
-      const line = { level, message, at: now() };
-      lines.push(line);
-      for (const wait of [...waits]) wait(line);
-    },
-  });
-  const until = (pick, from = 0) =>
-    new Promise((resolve) => {
-      for (const line of lines.slice(from)) {
-        const value = pick(line);
-        if (value !== undefined) return resolve(value);
-      }
-      const wait = (line) => {
-        const value = pick(line);
-        if (value === undefined) return;
-        waits.delete(wait);
-        resolve(value);
-      };
-      waits.add(wait);
-    });
-  return { pm, lines, until };
-}
-
 // ---- floors: the runtime alone, no bgworker --------------------------------
-
-function rawChild(mode) {
-  return spawn(process.execPath, scriptArgs("floor_child.mjs", mode), {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-}
-const event = (emitter, name) => new Promise((resolve) => emitter.once(name, (value) => resolve(value)));
 
 async function rawForkFirstMessage() {
   const t0 = now();
@@ -113,9 +55,12 @@ async function rawExitToEvent() {
 
 // ---- bgworker ----------------------------------------------------------------
 
-/** Registration → BGWH_STARTED, → main running, and terminate → BGWH_STOPPED, one worker at a time. */
-async function startAndTerminate(spares) {
-  const { pm, lines, until } = benchPostmaster({ spareWorkerProcesses: spares });
+/**
+ * Registration → BGWH_STARTED, → main running, and terminate → BGWH_STOPPED, one worker at a time; with
+ * `libraries`, the spares import those ahead (spareWorkerLibraries), as a steady server's would have.
+ */
+async function startAndTerminate(spares, libraries) {
+  const { pm, lines, until } = benchPostmaster({ spareWorkerProcesses: spares, spareWorkerLibraries: libraries });
   await pm.start();
   const readySpares = () => lines.filter((l) => l.message.endsWith(" is ready")).length;
   const samples = await repeat(async (i) => {
@@ -361,23 +306,12 @@ async function databaseOn(option) {
 
 // ---- run -----------------------------------------------------------------------
 
-const results = {
-  runtime,
-  version: onDeno ? Deno.version.deno : onBun ? Bun.version : process.versions.node,
-  repetitions: REPETITIONS,
-  warmUp: WARM_UP,
-  many: MANY,
-};
-// BENCH_ONLY=name,name measures only those figures (to work on one; run.mjs's tables need them all).
-const only = process.env.BENCH_ONLY?.split(",");
-const step = async (name, measure) => {
-  if (only && !only.includes(name)) return;
-  progress(`${runtime}: ${name}`);
-  results[name] = await measure();
-};
+const { results, step } = steps({ repetitions: REPETITIONS, warmUp: WARM_UP, many: MANY });
 await step("floorForkFirstMessage", () => repeat(rawForkFirstMessage).then(median));
 await step("cold", () => startAndTerminate(0));
 await step("spares", () => startAndTerminate(2));
+// The spare taken is the oldest ready one, booted a repetition before: it has imported the library by then.
+await step("sparesListed", () => startAndTerminate(2, [WORKERS]));
 await step("floorSigtermToExit", () => repeat(rawSigtermToExit).then(median));
 await step("floorExitToEvent", () => repeat(rawExitToEvent).then(median));
 await step("exitDetection", exitDetection);
