@@ -24,6 +24,7 @@ import {
   Postmaster,
 } from "../../mod.ts";
 import { RACE } from "../fixtures/terminate_race_workers.ts";
+import { KERNEL_SIGTERM_VARIABLE } from "../../runtimes/shared/worker_port.ts";
 
 const RACE_WORKERS = new URL("../fixtures/terminate_race_workers.ts", import.meta.url).href;
 /** Terminate → BGWH_STOPPED within this, or the SIGTERM counts as lost (the SIGKILL of the stop timeout is far later). */
@@ -142,7 +143,7 @@ test(
         bgw_function_name: FUNCTIONS[mode],
         bgw_main_arg: mode === "jittered unblock" ? SPIN_MS : index,
         bgw_notify_pid: pm.pid,
-      })!;
+      }, { env: { [KERNEL_SIGTERM_VARIABLE]: "1" } })!;
       assert.ok(handle, "a free slot");
       const { status, pid } = await pm.waitForBackgroundWorkerStartup(handle);
       assert.equal(status, BGWH_STARTED);
