@@ -43,7 +43,15 @@ export {
 } from "./src/worker/database.ts";
 export type { ShmemStruct } from "./src/shmem/attachment.ts";
 export type { LWLock, LWLockMode } from "./src/shmem/lwlock.ts";
-export { myBgworkerEntry, myLatch, myProcPid, postmasterIsAlive, procExit } from "./src/worker/identity.ts";
+export {
+  type ClusterPlacement,
+  myBgworkerEntry,
+  myClusterPlacement,
+  myLatch,
+  myProcPid,
+  postmasterIsAlive,
+  procExit,
+} from "./src/worker/identity.ts";
 export {
   getBackgroundWorkerPid,
   registerDynamicBackgroundWorker,

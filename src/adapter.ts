@@ -193,6 +193,32 @@ export interface RuntimeAdapter {
   serveControl?(path: string | null, serve: ControlService): Promise<ControlServer>;
   /** Start the embedded PostgreSQL server (PostgreSQL 18 from the npm registry). Without it, only a `database.url` serves workers. */
   startEmbeddedDatabase?(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase>;
+  /** Open one connection of the postmaster's own (the `cluster` option's). Without it, the option is refused at `start()`. */
+  connectDatabase?(url: string, applicationName: string): Promise<PostmasterDatabaseClient>;
+  /** This machine's host name, for the default cluster host id. */
+  hostName?(): string;
+  /** Milliseconds on a clock that never goes back (`performance.now()`), for the cluster's lease fence; `Date.now()` without it. */
+  monotonicNow?(): number;
+}
+
+/**
+ * A connection the postmaster holds: statements, transactions, and close.
+ *
+ * @example
+ * ```ts
+ * import type { PostmasterDatabaseClient } from "./adapter.ts";
+ * declare const client: PostmasterDatabaseClient;
+ * const [row] = await client.query("select now() as at");
+ * await client.close();
+ * ```
+ */
+export interface PostmasterDatabaseClient {
+  /** Run one statement with parameters `$1`, `$2`, …; resolves with its rows. */
+  query(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /** Run `body` in a transaction on this connection: COMMIT when it resolves, ROLLBACK when it throws. */
+  begin<T>(body: (transaction: PostmasterDatabaseClient) => Promise<T>): Promise<T>;
+  /** Close the connection. */
+  close(): Promise<void>;
 }
 
 /**

@@ -63,6 +63,31 @@ export interface StartMessage {
   sharedMemory?: WorkerSharedMemory;
   /** For a worker with `BGWORKER_BACKEND_DATABASE_CONNECTION`: the cluster to connect to (credentials included), or why there is none. */
   database?: WorkerDatabase;
+  /** For a cluster worker (`registerClusterWorker`): where the cluster placed it, and the placement's fencing token. */
+  cluster?: WorkerClusterPlacement;
+}
+
+/**
+ * Where a cluster placed a worker, as its start message carries it (the
+ * fence as decimal text: JSON has no bigint).
+ *
+ * @example
+ * ```ts
+ * import type { WorkerClusterPlacement } from "./protocol.ts";
+ * const placed: WorkerClusterPlacement = { cluster: "default", slot: 3, generation: 2, fence: "41", hostId: "pod-7" };
+ * ```
+ */
+export interface WorkerClusterPlacement {
+  /** The cluster's name. */
+  cluster: string;
+  /** The worker's slot in the cluster. */
+  slot: number;
+  /** The placement's generation in that slot. */
+  generation: number;
+  /** The fencing token of this placement: higher than any the cluster gave before. */
+  fence: string;
+  /** The host running it. */
+  hostId: string;
 }
 
 /** Postmaster → worker: a worker whose `bgw_notify_pid` is this one started or stopped. */

@@ -51,13 +51,18 @@ test("cluster schema: a later version is applied over an earlier one, and a sche
   const schema = freshSchema();
   const client = await connect("migrate versions");
   try {
-    assert.deepEqual(await migrateClusterSchema(client, schema), { from: 0, to: 1 });
+    const latest = CLUSTER_MIGRATIONS.length;
+    assert.deepEqual(await migrateClusterSchema(client, schema, CLUSTER_MIGRATIONS.slice(0, 1)), { from: 0, to: 1 });
+    assert.deepEqual(await migrateClusterSchema(client, schema), { from: 1, to: latest });
     const next: ClusterMigration = {
-      version: 2,
+      version: latest + 1,
       name: "labels",
       statements: (s) => [`alter table ${s}.hosts add column labels text`],
     };
-    assert.deepEqual(await migrateClusterSchema(client, schema, [...CLUSTER_MIGRATIONS, next]), { from: 1, to: 2 });
+    assert.deepEqual(await migrateClusterSchema(client, schema, [...CLUSTER_MIGRATIONS, next]), {
+      from: latest,
+      to: latest + 1,
+    });
     const [column] = await client.query(
       "select data_type from information_schema.columns where table_schema = $1 and table_name = 'hosts' and column_name = 'labels'",
       [schema],
@@ -65,7 +70,10 @@ test("cluster schema: a later version is applied over an earlier one, and a sche
     assert.equal(column?.data_type, "text");
     await assert.rejects(migrateClusterSchema(client, schema), (error: unknown) => {
       assert.ok(error instanceof RangeError);
-      assert.match(error.message, /is at version 2, newer than this bgworker knows \(1\): upgrade this host/);
+      assert.match(
+        error.message,
+        new RegExp(`is at version ${latest + 1}, newer than this bgworker knows \\(${latest}\\): upgrade this host`),
+      );
       return true;
     });
   } finally {
@@ -78,7 +86,11 @@ test("cluster schema: a failed migration leaves nothing behind (DDL is transacti
   const schema = freshSchema();
   const client = await connect("migrate failure");
   try {
-    const broken: ClusterMigration = { version: 2, name: "broken", statements: () => ["select no_such_function()"] };
+    const broken: ClusterMigration = {
+      version: CLUSTER_MIGRATIONS.length + 1,
+      name: "broken",
+      statements: () => ["select no_such_function()"],
+    };
     await assert.rejects(migrateClusterSchema(client, schema, [...CLUSTER_MIGRATIONS, broken]), /no_such_function/);
     const [row] = await client.query("select count(*)::int as n from pg_namespace where nspname = $1", [schema]);
     assert.equal(row?.n, 0);

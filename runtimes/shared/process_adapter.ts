@@ -10,6 +10,7 @@
 
 import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
+import { hostname } from "node:os";
 import process from "node:process";
 import type { Duplex } from "node:stream";
 import { setImmediate } from "node:timers";
@@ -24,6 +25,7 @@ import type {
 } from "../../src/adapter.ts";
 import type { StartMessage } from "../../src/protocol.ts";
 import { serveControl } from "./control/control_server.ts";
+import { connectDatabase } from "./database_client.ts";
 import { atExit } from "./exit_callbacks.ts";
 import { processExists } from "./process_exists.ts";
 import { processUsage } from "./process_usage.ts";
@@ -113,6 +115,10 @@ export function createProcessAdapter(
     processUsage,
     atExit,
     startEmbeddedDatabase: capabilities.startEmbeddedDatabase,
+    // The postgres package is loaded on the first call only: a postmaster without a cluster never loads it.
+    connectDatabase: (url, applicationName) => connectDatabase(url, { applicationName }),
+    hostName: () => hostname(),
+    monotonicNow: () => performance.now(),
     heapLimitSignal: capabilities.heapLimitSignal,
     serveControl,
     catchShutdownSignals(handler) {

@@ -160,7 +160,9 @@ export async function joinCluster(store: ClusterStore, options: JoinOptions): Pr
 
 /**
  * Renew the lease: it then ends `leaseMs` after the server's `now()` for
- * this statement. Refused, with the reason, when the lease already lapsed or
+ * this statement. `maxWorkers`, when given, becomes the host's cap from now
+ * on (a host whose own workers take slots offers fewer; placements already
+ * made stay). Refused, with the reason, when the lease already lapsed or
  * this incarnation is no longer the live one; a refused host has lost its
  * workers and must stop them at once.
  *
@@ -174,15 +176,19 @@ export async function joinCluster(store: ClusterStore, options: JoinOptions): Pr
  * const result = await renewLease(clusterStore(client, lease.cluster), lease);
  * ```
  */
-export async function renewLease(store: ClusterStore, lease: HostLease): Promise<RenewResult> {
+export async function renewLease(store: ClusterStore, lease: HostLease, maxWorkers?: number): Promise<RenewResult> {
+  if (maxWorkers !== undefined && (!Number.isSafeInteger(maxWorkers) || maxWorkers < 0)) {
+    throw new RangeError(`maxWorkers must be a non-negative integer; got ${String(maxWorkers)}`);
+  }
   const s = store.schema;
   // now() is when the statement started: earlier than when it ran, so the lease never ends later than the host expects.
   const renewed = await store.client.query(
-    `update ${s}.hosts set lease_until = now() + lease_ms * interval '1 millisecond'
+    `update ${s}.hosts set lease_until = now() + lease_ms * interval '1 millisecond',
+            max_workers = coalesce($4::int, max_workers)
       where cluster = $1 and host_id = $2 and incarnation = $3::bigint and state = 'live'
         and lease_until >= clock_timestamp()
       returning host_id`,
-    [lease.cluster, lease.hostId, lease.incarnation.toString()],
+    [lease.cluster, lease.hostId, lease.incarnation.toString(), maxWorkers ?? null],
   );
   if (renewed.length > 0) return { ok: true };
   const [row] = await store.client.query(

@@ -72,6 +72,8 @@ export {
 } from "./hosts.ts";
 export { type ClusterPlacement, type ClusterWorkerHandle, type PlaceOptions, placeWorker } from "./placement.ts";
 export {
+  type ClusterWorkerRow,
+  clusterWorkers,
   type ClusterWorkerStatus,
   getClusterWorkerStatus,
   type HostAssignment,

@@ -10,6 +10,7 @@
 
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
 import { encodeWorkerEntry } from "../worker_entry.ts";
+import type { WorkerOptions } from "../worker_options.ts";
 import { type ClusterStore, inTransaction, lockCluster, readInt, readText, readTextOrNull } from "./store.ts";
 
 /**
@@ -64,6 +65,8 @@ export interface ClusterPlacement {
 export interface PlaceOptions {
   /** Cap on the workers of the whole cluster that are not stopped (unassigned ones included); none when omitted. */
   readonly maxWorkers?: number;
+  /** The registration's worker options (already checked), stored with the entry as JSON; none when omitted. */
+  readonly workerOptions?: Readonly<WorkerOptions>;
 }
 
 /**
@@ -102,6 +105,7 @@ export async function placeWorker(
     throw new RangeError(`maxWorkers must be a non-negative integer; got ${String(maxWorkers)}`);
   }
   const encoded = encodeWorkerEntry(entry);
+  const workerOptions = JSON.stringify(options.workerOptions ?? {});
   return await store.client.begin(async (client) => {
     const tx = inTransaction(store, client);
     const fence = await lockCluster(tx, 1);
@@ -128,16 +132,16 @@ export async function placeWorker(
     // A stopped row is a free slot: its next placement raises the generation, so the old handle reads stopped.
     const [row] = await tx.client.query(
       `insert into ${s}.workers as w
-         (cluster, slot, generation, fence, entry, bgw_name, restart_time, state, host_id, placed_at, changed_at)
-       values ($1, $2, 1, $3::bigint, $4, $5, $6, 'pending', $7, clock_timestamp(), clock_timestamp())
+         (cluster, slot, generation, fence, entry, options, bgw_name, restart_time, state, host_id, placed_at, changed_at)
+       values ($1, $2, 1, $3::bigint, $4, $8, $5, $6, 'pending', $7, clock_timestamp(), clock_timestamp())
        on conflict (cluster, slot) do update set
-         generation = w.generation + 1, fence = excluded.fence, entry = excluded.entry,
+         generation = w.generation + 1, fence = excluded.fence, entry = excluded.entry, options = excluded.options,
          bgw_name = excluded.bgw_name, restart_time = excluded.restart_time, state = 'pending',
          host_id = excluded.host_id, pid = null, exit_code = null, terminate = false, not_before = null,
          placed_at = excluded.placed_at, changed_at = excluded.changed_at
        where w.state = 'stopped'
        returning w.generation, w.host_id`,
-      [tx.name, slot, fence.toString(), encoded, entry.bgw_name, entry.bgw_restart_time, hostId],
+      [tx.name, slot, fence.toString(), encoded, entry.bgw_name, entry.bgw_restart_time, hostId, workerOptions],
     );
     // The lock makes a taken slot impossible here; if it ever happens, fail loudly rather than double-book.
     if (row === undefined) throw new Error(`cluster ${JSON.stringify(tx.name)}: slot ${slot} was taken under the lock`);

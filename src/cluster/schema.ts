@@ -106,6 +106,12 @@ export const CLUSTER_MIGRATIONS: readonly ClusterMigration[] = [
       `create index workers_unassigned on ${s}.workers (cluster, not_before) where host_id is null and state = 'waiting'`,
     ],
   },
+  {
+    version: 2,
+    name: "worker options",
+    // The registration's WorkerOptions travel with the entry, by value, as JSON: the host that runs it checks them again.
+    statements: (s) => [`alter table ${s}.workers add column options text not null default '{}'`],
+  },
 ];
 
 /**

@@ -53,6 +53,8 @@ export interface HostAssignment {
   readonly fence: bigint;
   /** Its entry, as `encodeWorkerEntry` made it: decode (and so validate) it with `decodeWorkerEntry`. */
   readonly entry: string;
+  /** Its registration's worker options, as JSON (`{}` for none): check them again before use. */
+  readonly options: string;
   /** `"pending"`: to start; `"started"`: reported running; `"waiting"`: exited, its host restarts it. */
   readonly state: "pending" | "started" | "waiting";
   /** The pid last reported, while started. */
@@ -166,7 +168,7 @@ export async function requestClusterWorkerTermination(
 export async function hostAssignments(store: ClusterStore, lease: HostLease): Promise<HostAssignment[] | null> {
   const s = store.schema;
   const rows = await store.client.query(
-    `select w.slot, w.generation, w.fence::text as fence, w.entry, w.state, w.pid, w.terminate
+    `select w.slot, w.generation, w.fence::text as fence, w.entry, w.options, w.state, w.pid, w.terminate
        from ${s}.hosts h
        left join ${s}.workers w on w.cluster = h.cluster and w.host_id = h.host_id and w.state <> 'stopped'
       where h.cluster = $1 and h.host_id = $2 and h.incarnation = $3::bigint and h.state = 'live'
@@ -179,6 +181,7 @@ export async function hostAssignments(store: ClusterStore, lease: HostLease): Pr
     handle: { cluster: lease.cluster, slot: readInt(r, "slot"), generation: readInt(r, "generation") },
     fence: readBigint(r, "fence"),
     entry: readText(r, "entry"),
+    options: readText(r, "options"),
     state: readText(r, "state") as HostAssignment["state"],
     pid: readIntOrNull(r, "pid"),
     terminate: r.terminate === true,
@@ -238,4 +241,67 @@ export async function reportClusterWorker(
     );
   }
   return rows.length > 0;
+}
+
+/**
+ * One worker of the cluster, as `bgworker ps --cluster` lists it.
+ *
+ * @example
+ * ```ts
+ * import type { ClusterWorkerRow } from "./status.ts";
+ * declare const row: ClusterWorkerRow;
+ * console.log(`${row.hostId ?? "-"} ${row.name} ${row.state} ${row.pid ?? ""}`);
+ * ```
+ */
+export interface ClusterWorkerRow {
+  /** Its handle. */
+  readonly handle: ClusterWorkerHandle;
+  /** Its `bgw_name`. */
+  readonly name: string;
+  /** `"pending"`, `"started"`, `"waiting"` (to restart, or for a host), or `"stopped"` when its host's lease lapsed. */
+  readonly state: "pending" | "started" | "waiting" | "stopped";
+  /** The host it is assigned to; null while it waits for one. */
+  readonly hostId: string | null;
+  /** Its pid while started. */
+  readonly pid: number | null;
+  /** The fencing token of its placement, as decimal text (JSON has no bigint). */
+  readonly fence: string;
+}
+
+/**
+ * Every worker of the cluster that is not stopped, by slot: what each host
+ * reported last. A worker on a host whose lease lapsed reads `"stopped"`,
+ * as {@link getClusterWorkerStatus} says.
+ *
+ * @example
+ * ```ts
+ * import { clusterWorkers } from "./status.ts";
+ * import { clusterStore } from "./store.ts";
+ * import type { ClusterClient } from "./store.ts";
+ * declare const client: ClusterClient;
+ * console.table(await clusterWorkers(clusterStore(client, "default")));
+ * ```
+ */
+export async function clusterWorkers(store: ClusterStore): Promise<ClusterWorkerRow[]> {
+  const s = store.schema;
+  const rows = await store.client.query(
+    `select w.slot, w.generation, w.bgw_name, w.state, w.host_id, w.pid, w.fence::text as fence,
+            coalesce(h.state = 'live' and h.lease_until >= clock_timestamp(), false) as host_live
+       from ${s}.workers w left join ${s}.hosts h on h.cluster = w.cluster and h.host_id = w.host_id
+      where w.cluster = $1 and w.state <> 'stopped'
+      order by w.slot`,
+    [store.name],
+  );
+  return rows.map((r) => {
+    const hostId = readTextOrNull(r, "host_id");
+    const lapsed = hostId !== null && r.host_live !== true;
+    return {
+      handle: { cluster: store.name, slot: readInt(r, "slot"), generation: readInt(r, "generation") },
+      name: readText(r, "bgw_name"),
+      state: lapsed ? "stopped" : readText(r, "state") as ClusterWorkerRow["state"],
+      hostId,
+      pid: lapsed ? null : readIntOrNull(r, "pid"),
+      fence: readText(r, "fence"),
+    };
+  });
 }

@@ -12,6 +12,8 @@ import type { LibraryLookup } from "../library_path.ts";
 import type { Listeners } from "../listeners.ts";
 import type { LogLevel } from "../log_level.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
+import type { WorkerClusterPlacement } from "../protocol.ts";
+import type { ClusterHost } from "./cluster_host.ts";
 import type { DatabaseCluster } from "./database_cluster.ts";
 import type { PostmasterEvents } from "./events.ts";
 import type { KillTimer } from "./kill_timer.ts";
@@ -49,6 +51,8 @@ export interface PostmasterContext {
   readonly spares: SparePool;
   readonly shmem: ClusterSegment;
   readonly database: DatabaseCluster;
+  /** This postmaster as a host of a cluster (option `cluster`); idle without it. */
+  readonly cluster: ClusterHost;
   readonly listeners: Listeners<PostmasterEvents>;
   /** The counters behind `pm.metrics()`. */
   readonly metrics: PostmasterMetrics;
@@ -58,8 +62,12 @@ export interface PostmasterContext {
   lookup(): LibraryLookup;
   /** Start every worker whose time has come (the launcher). */
   maybeStartWorkers(): void;
-  /** Register a validated dynamic worker (registrations). */
-  registerDynamic(entry: BackgroundWorkerEntry, options: unknown): BackgroundWorkerHandle | null;
+  /** Register a validated dynamic worker, a cluster's with its placement (registrations). */
+  registerDynamic(
+    entry: BackgroundWorkerEntry,
+    options: unknown,
+    cluster?: WorkerClusterPlacement,
+  ): BackgroundWorkerHandle | null;
   /** Terminate the worker a handle names (registrations). */
   terminate(handle: BackgroundWorkerHandle): void;
   /** Unregister a slot and free it (registrations). */

@@ -86,6 +86,7 @@ export class Launcher {
     };
     if (slot.entry.bgw_flags & BGWORKER_SHMEM_ACCESS) start.sharedMemory = ctx.shmem.forWorker();
     if (slot.entry.bgw_flags & BGWORKER_BACKEND_DATABASE_CONNECTION) start.database = ctx.database.forWorker();
+    if (slot.cluster) start.cluster = slot.cluster;
     let process: WorkerProcess | null = null;
     let fromSpare = false;
     const events: WorkerProcessEvents = {

@@ -11,6 +11,7 @@ import type { RuntimeAdapter } from "../adapter.ts";
 import { errorText } from "../errors.ts";
 import type { LogLevel } from "../log_level.ts";
 import { checkWorkerOptions, type WorkerOptions } from "../worker_options.ts";
+import { checkClusterOption, type CheckedClusterOption, type ClusterOption } from "./cluster_option.ts";
 import { type DatabaseClusterOption, validateDatabaseOption } from "./database_cluster.ts";
 import type { Postmaster } from "./postmaster.ts";
 
@@ -192,6 +193,7 @@ export interface CheckedOptions {
   workerOutput: "logger" | "inherit";
   /** The control socket's path, `true` for the default place, or null when there is none. */
   controlSocket: string | true | null;
+  cluster: CheckedClusterOption | null;
 }
 
 const KNOWN = [
@@ -210,6 +212,7 @@ const KNOWN = [
   "workerDefaults",
   "workerOutput",
   "controlSocket",
+  "cluster",
 ] as const;
 
 /**
@@ -253,6 +256,7 @@ export function checkPostmasterOptions(options: unknown): CheckedOptions {
     workerDefaults: workerDefaultsOption(given.workerDefaults),
     workerOutput: workerOutputOption(given.workerOutput),
     controlSocket: controlSocketOption(given.controlSocket),
+    cluster: checkClusterOption(given.cluster),
   };
 }
 

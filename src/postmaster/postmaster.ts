@@ -21,7 +21,7 @@ import type { ShutdownMode } from "./pm_state.ts";
 import type { Registrations } from "./registrations.ts";
 import { buildRooms } from "./rooms.ts";
 import type { Shutdown } from "./shutdown.ts";
-import { SharedMemoryApi } from "./shared_memory_api.ts";
+import { ClusterApi } from "./cluster_api.ts";
 import { SlotTable } from "./slot_table.ts";
 
 export type { CorePostmasterOptions, Logger, PostmasterConstructor, PostmasterOptions } from "./options.ts";
@@ -47,7 +47,7 @@ export type { ShutdownMode } from "./pm_state.ts";
  * await pm.stop("fast");
  * ```
  */
-export class Postmaster extends SharedMemoryApi {
+export class Postmaster extends ClusterApi {
   readonly #ctx: PostmasterContext;
   readonly #registrations: Registrations;
   readonly #shutdown: Shutdown;
@@ -60,7 +60,7 @@ export class Postmaster extends SharedMemoryApi {
    */
   constructor(options: CorePostmasterOptions) {
     const rooms = buildRooms(checkPostmasterOptions(options));
-    super(rooms.ctx.shmem);
+    super(rooms.ctx.shmem, rooms.ctx);
     this.#ctx = rooms.ctx;
     this.#registrations = rooms.registrations;
     this.#shutdown = rooms.shutdown;
@@ -143,7 +143,9 @@ export class Postmaster extends SharedMemoryApi {
       for (const library of this.#ctx.options.sharedPreloadLibraries) await this.#registrations.preload(library, this);
       if (!state.is("startup")) return; // stop() came during the preloads
       await shmem.create();
+      await this.#ctx.cluster.join();
     } catch (error) {
+      shmem.remove();
       if (state.is("startup")) state.transition("init");
       await this.#control.close();
       throw error;

@@ -11,6 +11,7 @@ import { BGWORKER_SHMEM_ACCESS } from "../constants.ts";
 import { BackgroundWorkerError, errorText } from "../errors.ts";
 import { type BackgroundWorkerHandle, requireHandle } from "../handle.ts";
 import { resolveLibrary } from "../library_path.ts";
+import type { WorkerClusterPlacement } from "../protocol.ts";
 import { type BackgroundWorkerEntry, validateBackgroundWorker } from "../worker_spec.ts";
 import { checkWorkerOptions, type WorkerOptions } from "../worker_options.ts";
 import type { PostmasterContext } from "./context.ts";
@@ -105,11 +106,15 @@ export class Registrations {
     return Object.freeze(merged);
   }
 
-  /** A validated dynamic worker: null when every slot is taken or the cluster is stopping. */
-  registerDynamic(entry: BackgroundWorkerEntry, options: Readonly<WorkerOptions> = {}): BackgroundWorkerHandle | null {
+  /** A validated dynamic worker (a cluster's, with its placement): null when every slot is taken or the cluster is stopping. */
+  registerDynamic(
+    entry: BackgroundWorkerEntry,
+    options: Readonly<WorkerOptions> = {},
+    cluster: WorkerClusterPlacement | null = null,
+  ): BackgroundWorkerHandle | null {
     const ctx = this.#ctx;
     if (!ctx.state.acceptsDynamicWorkers) return null;
-    const slot = ctx.table.allocate(entry, true, options);
+    const slot = ctx.table.allocate(entry, true, options, cluster);
     if (!slot) return null;
     this.#registered(slot);
     ctx.maybeStartWorkers();

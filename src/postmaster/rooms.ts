@@ -12,6 +12,7 @@ import { Listeners } from "../listeners.ts";
 import type { LogLevel } from "../log_level.ts";
 import { ChannelRequests } from "./channel_requests.ts";
 import { ChildExits } from "./child_exits.ts";
+import { ClusterHost } from "./cluster_host.ts";
 import type { PostmasterContext } from "./context.ts";
 import { DatabaseCluster } from "./database_cluster.ts";
 import type { PostmasterEvents } from "./events.ts";
@@ -102,6 +103,7 @@ export function buildRooms(o: CheckedOptions): Rooms {
     registrations: Registrations;
     shutdown: Shutdown;
     memory: MemoryLimits;
+    cluster: ClusterHost;
   };
   const ctx: PostmasterContext = {
     options: o,
@@ -136,8 +138,11 @@ export function buildRooms(o: CheckedOptions): Rooms {
       fileExists: (path) => adapter.fileExists(path),
     }),
     maybeStartWorkers: () => room.launcher.maybeStartWorkers(),
-    registerDynamic: (entry, options) =>
-      room.registrations.registerDynamic(entry, room.registrations.checkOptions(options, entry.bgw_name)),
+    registerDynamic: (entry, options, cluster) =>
+      room.registrations.registerDynamic(entry, room.registrations.checkOptions(options, entry.bgw_name), cluster),
+    get cluster() {
+      return room.cluster;
+    },
     terminate: (handle) => room.registrations.terminate(handle),
     forget: (slot) => room.registrations.forget(slot),
     settle: (slot, outcome) => room.exits.settle(slot, outcome),
@@ -149,6 +154,7 @@ export function buildRooms(o: CheckedOptions): Rooms {
   room.shutdown = new Shutdown(ctx);
   room.exits = new ChildExits(ctx);
   room.memory = new MemoryLimits(ctx);
+  room.cluster = new ClusterHost(ctx);
   const channel = new ChannelRequests(ctx);
   room.launcher = new Launcher(ctx, {
     message: (slot, process, message) => channel.onMessage(slot, process, message),

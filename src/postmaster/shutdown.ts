@@ -83,8 +83,9 @@ export class Shutdown {
       // Last: a stop asked for by a signal may end the process here.
       this.#signals.release();
     };
-    // Only an embedded cluster that was started has anything to wait for.
-    if (ctx.database.running) void ctx.database.stop().then(finish);
-    else finish();
+    // Only an embedded cluster that was started, or a cluster host, has anything to wait for.
+    if (!ctx.database.running && !ctx.cluster.enabled) return finish();
+    // The host leaves its cluster (so its restartable workers move at once) before the embedded server stops.
+    void ctx.cluster.leave().then(() => ctx.database.running ? ctx.database.stop() : undefined).then(finish);
   }
 }

@@ -12,6 +12,7 @@
 import { BGWH_NOT_YET_STARTED, BGWH_STARTED, BGWH_STOPPED } from "../constants.ts";
 import type { WorkerProcess } from "../adapter.ts";
 import type { BackgroundWorkerHandle, WorkerStatus } from "../handle.ts";
+import type { WorkerClusterPlacement } from "../protocol.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
 import type { WorkerOptions } from "../worker_options.ts";
 
@@ -84,6 +85,8 @@ export interface WorkerSlot {
   readonly lastExit: ExitRecord | null;
   readonly nextRestartAt: number | null;
   readonly options: Readonly<WorkerOptions>;
+  /** Where the cluster placed it, for a cluster worker; null for a local one. */
+  readonly cluster: WorkerClusterPlacement | null;
   readonly lastRunMs: number;
   readonly consecutiveRestarts: number;
   readonly restartTimes: readonly number[];
@@ -154,7 +157,12 @@ export class SlotTable {
   }
 
   /** Take the lowest free slot for an entry, or return null when all are in use. */
-  allocate(entry: BackgroundWorkerEntry, dynamic: boolean, options: Readonly<WorkerOptions> = {}): WorkerSlot | null {
+  allocate(
+    entry: BackgroundWorkerEntry,
+    dynamic: boolean,
+    options: Readonly<WorkerOptions> = {},
+    cluster: WorkerClusterPlacement | null = null,
+  ): WorkerSlot | null {
     // A failed worker stays listed, but its slot counts as free: a new registration takes it over.
     let index = this.#slots.indexOf(null);
     if (index < 0) index = this.#slots.findIndex((s) => s?.phase === "failed");
@@ -178,6 +186,7 @@ export class SlotTable {
       lastExit: null,
       nextRestartAt: null,
       options,
+      cluster,
       lastRunMs: 0,
       consecutiveRestarts: 0,
       restartTimes: [],

@@ -96,7 +96,7 @@ function warmUp(port: WorkerPort, preload: readonly string[], sharedMemory: bool
 
 async function startWorker(
   port: WorkerPort,
-  { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory, database, slot, generation }: StartMessage,
+  { entry: encoded, libraryUrl, postmasterPid, title, sharedMemory, database, cluster, slot, generation }: StartMessage,
 ): Promise<void> {
   const state = workerState();
   let entry: BackgroundWorkerEntry;
@@ -106,7 +106,13 @@ async function startWorker(
     return fatal(`could not rebuild the background worker's start parameters: ${errorText(error)}`);
   }
   // Before the library is imported: its top level may read myBgworkerEntry.
-  updateWorkerState({ entry, postmasterPid, database: database ?? null, handle: { slot, generation } });
+  updateWorkerState({
+    entry,
+    postmasterPid,
+    database: database ?? null,
+    cluster: cluster ?? null,
+    handle: { slot, generation },
+  });
   port.setTitle(title);
   const unavailable = sharedMemory && "unavailable" in sharedMemory ? sharedMemory.unavailable : null;
   const segment = sharedMemory && !("unavailable" in sharedMemory) ? sharedMemory : null;

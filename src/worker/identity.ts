@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { WorkerClusterPlacement } from "../protocol.ts";
 import type { BackgroundWorkerEntry } from "../worker_spec.ts";
 import type { Latch } from "./latch.ts";
 import { exitWorker, onWorkerStateChange, requirePort, workerState } from "./state.ts";
@@ -36,10 +37,54 @@ export let myBgworkerEntry: BackgroundWorkerEntry | null = workerState().entry;
  */
 export let myProcPid: number = workerState().port?.pid ?? 0;
 
+/**
+ * Where the cluster placed this worker, for a worker started by
+ * `registerClusterWorker`; null for a local worker and outside a worker.
+ * `fence` is the placement's fencing token: every later placement or move
+ * of any cluster worker has a higher one, so storage that remembers the
+ * highest token it saw can refuse a stale copy's writes.
+ *
+ * @example
+ * ```ts
+ * import { myClusterPlacement } from "bgworker/worker";
+ * if (myClusterPlacement) console.log(`slot ${myClusterPlacement.slot}, fence ${myClusterPlacement.fence}`);
+ * ```
+ */
+export let myClusterPlacement: ClusterPlacement | null = placementOf(workerState().cluster);
+
 onWorkerStateChange((state) => {
   myBgworkerEntry = state.entry;
   myProcPid = state.port?.pid ?? 0;
+  myClusterPlacement = placementOf(state.cluster);
 });
+
+/**
+ * A cluster worker's placement, as {@link myClusterPlacement} gives it.
+ *
+ * @example
+ * ```ts
+ * import type { ClusterPlacement } from "bgworker/worker";
+ * const newer = (a: ClusterPlacement, b: ClusterPlacement) => a.fence > b.fence;
+ * ```
+ */
+export interface ClusterPlacement {
+  /** The cluster's name. */
+  readonly cluster: string;
+  /** The worker's slot in the cluster: with `generation`, its `ClusterWorkerHandle`. */
+  readonly slot: number;
+  /** The placement's generation in that slot. */
+  readonly generation: number;
+  /** The placement's fencing token. */
+  readonly fence: bigint;
+  /** The host running it. */
+  readonly hostId: string;
+}
+
+function placementOf(cluster: WorkerClusterPlacement | null): ClusterPlacement | null {
+  if (cluster === null) return null;
+  const { cluster: name, slot, generation, fence, hostId } = cluster;
+  return Object.freeze({ cluster: name, slot, generation, fence: BigInt(fence), hostId });
+}
 
 /**
  * This process's latch: SIGUSR1 and notifications about workers it started set it.

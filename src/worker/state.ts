@@ -13,7 +13,7 @@
  */
 
 import type { BackgroundWorkerHandle } from "../handle.ts";
-import type { WorkerDatabase } from "../protocol.ts";
+import type { WorkerClusterPlacement, WorkerDatabase } from "../protocol.ts";
 import type { SegmentAttachment } from "../shmem/attachment.ts";
 import type { WaitEventTable } from "../shmem/wait_event_table.ts";
 import { releaseAllLWLocks, watchLWLockHolding } from "../shmem/lwlock.ts";
@@ -119,6 +119,8 @@ export interface WorkerState {
   waitsInProgress: { info: number }[];
   /** The cluster a worker with the connection flag was given at start. */
   database: WorkerDatabase | null;
+  /** Where a cluster worker was placed (`registerClusterWorker`); null for a local worker. */
+  cluster: WorkerClusterPlacement | null;
   /** `backgroundWorkerInitializeConnection` was called (it may be called once). */
   connectionInitialized: boolean;
   /** Subscribers of `onWorkerStateChange`: every loaded copy of the modules that mirror the state. */
@@ -133,6 +135,7 @@ function initialState(latch: Latch, listeners: Set<WorkerStateListener>): Worker
     port: null,
     entry: null,
     handle: null,
+    cluster: null,
     postmasterPid: 0,
     postmasterDead: false,
     exitCode: null,
@@ -185,7 +188,7 @@ export function workerState(): WorkerState {
  * ```
  */
 export function updateWorkerState(
-  changes: Partial<Pick<WorkerState, "port" | "entry" | "handle" | "postmasterPid" | "database">>,
+  changes: Partial<Pick<WorkerState, "port" | "entry" | "handle" | "postmasterPid" | "database" | "cluster">>,
 ): void {
   const state = Object.assign(workerState(), changes);
   // A copy: a listener may unsubscribe while it is told.

@@ -7,7 +7,7 @@ import { processExists } from "../../runtimes/shared/process_exists.ts";
 export function spawnSameRuntime(
   script: string,
   scriptArgs: string[] = [],
-  options: { stderr?: "pipe" | "inherit" } = {},
+  options: { stderr?: "pipe" | "inherit"; stdin?: "pipe" | "ignore" } = {},
 ): ChildProcess {
   const args = "Deno" in globalThis
     ? ["run", "-A", "--no-prompt", script]
@@ -17,7 +17,10 @@ export function spawnSameRuntime(
   args.push(...scriptArgs);
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT;
-  return spawn(process.execPath, args, { stdio: ["ignore", "pipe", options.stderr ?? "inherit"], env });
+  return spawn(process.execPath, args, {
+    stdio: [options.stdin ?? "ignore", "pipe", options.stderr ?? "inherit"],
+    env,
+  });
 }
 
 /** The first line a child prints on stdout; rejects after `ms`. */
