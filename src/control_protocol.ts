@@ -29,6 +29,7 @@ export const MAX_LOG_LINES = 1000;
  */
 export type ControlRequest =
   | { id?: number; op: "ps" }
+  | { id?: number; op: "cluster" }
   | { id?: number; op: "metrics" }
   | { id?: number; op: "terminate"; handle: BackgroundWorkerHandle }
   | { id?: number; op: "reload" }
@@ -58,7 +59,8 @@ export interface ControlLogLine {
 /**
  * A reply: `ok` with the op's fields, or an error. `ps` adds `postmasterPid`
  * and `workers` (the entries of `backgroundWorkers()`), `metrics` adds
- * `text`, `logs` adds `lines`.
+ * `text`, `logs` adds `lines`, `cluster` adds `cluster`, `hostId`, `hosts`
+ * and `workers` (every host's, as `clusterHosts()` and `clusterWorkers()`).
  *
  * @example
  * ```ts
@@ -93,6 +95,7 @@ export function parseControlRequest(line: string): ControlRequest | { error: str
   const fail = (error: string) => ({ error, id });
   switch (request.op) {
     case "ps":
+    case "cluster":
     case "metrics":
     case "reload":
       return { id, op: request.op };

@@ -23,6 +23,7 @@ test("cli args: ps with its defaults, --json, --socket and --pid in any place", 
     target: null,
     timeoutMs: DEFAULT_TIMEOUT_MS,
     json: false,
+    cluster: false,
   });
   assert.deepEqual(parseCommandLine(["--socket", "/tmp/x.sock", "ps", "--json"]), {
     command: "ps",
@@ -30,6 +31,7 @@ test("cli args: ps with its defaults, --json, --socket and --pid in any place", 
     target: { socket: "/tmp/x.sock" },
     timeoutMs: DEFAULT_TIMEOUT_MS,
     json: true,
+    cluster: false,
   });
   assert.deepEqual(parseCommandLine(["ps", "--pid=4242", "--timeout", "250"]).target, { pid: 4242 });
   assert.equal(parseCommandLine(["ps", "--timeout=250"]).timeoutMs, 250);

@@ -72,6 +72,60 @@ test("cli ps --json: one array of { postmasterPid, workers }, workers as they ca
   }
 });
 
+test("cli ps --cluster: each cluster once, its hosts and every host's workers; a postmaster without one is noted", async () => {
+  const view = (hostId: string) => ({
+    cluster: "payments",
+    hostId,
+    hosts: [
+      { hostId: "pod-1", maxWorkers: 4, workers: 1, leaseLeftMs: 9000 },
+      { hostId: "pod-2", maxWorkers: 4, workers: 0, leaseLeftMs: 7000 },
+    ],
+    workers: [
+      {
+        handle: { cluster: "payments", slot: 0, generation: 3 },
+        name: "mover",
+        state: "started",
+        hostId: "pod-1",
+        pid: 4242,
+        fence: "17",
+      },
+      {
+        handle: { cluster: "payments", slot: 1, generation: 1 },
+        name: "evil\x1b[2J",
+        state: "waiting",
+        hostId: null,
+        pid: null,
+        fence: "9",
+      },
+    ],
+  });
+  const a = await startFakeControlServer({ cluster: view("pod-1") });
+  const b = await startFakeControlServer({ dir: a.dir, pid: process.ppid, cluster: view("pod-2") });
+  try {
+    const io = memoryIo(a.dir, NOW);
+    assert.equal(await runCli(["ps", "--cluster"], io), EXIT_OK);
+    const out = io.stdout.join("");
+    assert.equal(out.match(/^cluster payments /gm)?.length, 1, out);
+    assert.match(out, /^host {3}workers  lease left\npod-1  1\/4      9s\npod-2  0\/4      7s$/m);
+    assert.ok(out.includes("\npod-1  0:3       mover     started  4242  17\n"), out);
+    assert.ok(out.includes("\n-      1:1       evil?[2J  waiting  -     9\n"), out);
+    const json = memoryIo(a.dir, NOW);
+    assert.equal(await runCli(["ps", "--cluster", "--json", "--socket", b.path], json), EXIT_OK);
+    assert.deepEqual(JSON.parse(json.stdout.join("")), [view("pod-2")]);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  const plain = await startFakeControlServer();
+  try {
+    const io = memoryIo(plain.dir, NOW);
+    assert.equal(await runCli(["ps", "--cluster", "--socket", plain.path], io), EXIT_FAILED);
+    assert.match(io.stderr.join(""), /no cluster option/);
+  } finally {
+    await plain.close();
+  }
+});
+
 test("cli ps: one postmaster answering and one refusing is exit 1; a given socket's failure is its own exit code", async () => {
   const good = await startFakeControlServer({ workers: [workerEntry()] });
   const bad = await startFakeControlServer({ dir: good.dir, pid: process.ppid, refuse: { ps: "shutting down" } });
@@ -245,7 +299,7 @@ test("cli commands called directly: exit codes returned, failures thrown as CliE
   const base = { help: false, target: { socket: server.path }, timeoutMs: 2000 } as const;
   try {
     const io = memoryIo(server.dir);
-    assert.equal(await runPs({ ...base, command: "ps", json: true }, io), EXIT_OK);
+    assert.equal(await runPs({ ...base, command: "ps", json: true, cluster: false }, io), EXIT_OK);
     assert.equal(await runLogs({ ...base, command: "logs", follow: false, lines: 1, name: null }, io), EXIT_OK);
     assert.equal(await runStop({ ...base, command: "stop", mode: "smart" }, io), EXIT_OK);
     assert.equal(

@@ -76,6 +76,7 @@ test("control: without the option, nothing is opened and no log line is kept", a
     metrics: () => "",
     reload: () => {},
     stop: () => Promise.resolve(),
+    cluster: () => Promise.resolve({}),
   }, null);
   await room.open();
   assert.equal(room.path, null);

@@ -20,6 +20,8 @@ import {
   clusterWorkers,
   type ClusterWorkerStatus,
   getClusterWorkerStatus,
+  type HostInfo,
+  liveHosts,
   placeWorker,
   requestClusterWorkerTermination,
 } from "../cluster/mod.ts";
@@ -181,6 +183,21 @@ export class ClusterApi extends SharedMemoryApi {
    */
   async clusterWorkers(): Promise<ClusterWorkerRow[]> {
     return await clusterWorkers(this.#ctx.cluster.store());
+  }
+
+  /**
+   * The cluster's live hosts: each one's slots, the cluster workers it has,
+   * and how long its lease still runs by the database's clock.
+   *
+   * @example
+   * ```ts
+   * import { Postmaster } from "bgworker";
+   * declare const pm: Postmaster;
+   * for (const host of await pm.clusterHosts()) console.log(host.hostId, host.workers, "/", host.maxWorkers);
+   * ```
+   */
+  async clusterHosts(): Promise<HostInfo[]> {
+    return await liveHosts(this.#ctx.cluster.store());
   }
 
   async #waitFor(

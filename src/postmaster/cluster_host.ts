@@ -247,12 +247,18 @@ export class ClusterHost {
   }
 
   #renewed(sentAt: number): void {
+    this.#fence!.renewed(sentAt);
+    this.#armFence();
+  }
+
+  #armFence(): void {
     const fence = this.#fence!;
-    fence.renewed(sentAt);
     if (this.#fenceTimer !== null) this.#ctx.adapter.clearTimer(this.#fenceTimer);
-    this.#fenceTimer = this.#ctx.adapter.setTimer(Math.max(0, fence.msLeft()), () => {
+    // +1: a timer may fire a little early by the monotonic clock (Bun's do); one that does is armed again.
+    this.#fenceTimer = this.#ctx.adapter.setTimer(Math.max(0, fence.msLeft()) + 1, () => {
       this.#fenceTimer = null;
-      if (!fence.holds()) this.#fenced("it could not renew its lease in time");
+      if (fence.holds()) this.#armFence();
+      else this.#fenced("it could not renew its lease in time");
     });
   }
 

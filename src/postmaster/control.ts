@@ -11,6 +11,7 @@
 
 import type { ControlPeer, ControlServer } from "../adapter.ts";
 import type { ControlRequest } from "../control_protocol.ts";
+import { errorText } from "../errors.ts";
 import type { PostmasterContext } from "./context.ts";
 import type { WorkerSummary } from "./events.ts";
 import type { LogRing } from "./log_ring.ts";
@@ -36,6 +37,8 @@ export interface ControlApi {
   metrics(): string;
   reload(): void;
   stop(mode: ShutdownMode): Promise<void>;
+  /** The cluster's hosts and workers, for `ps --cluster`; rejects without a cluster. */
+  cluster(): Promise<Record<string, unknown>>;
 }
 
 /**
@@ -103,6 +106,9 @@ export class ControlSocket {
         return ok({ postmasterPid: this.#ctx.adapter.pid, workers: this.#api.workers() });
       case "metrics":
         return ok({ text: this.#api.metrics() });
+      case "cluster":
+        void this.#api.cluster().then(ok, (error) => peer.send({ id, ok: false, error: errorText(error) }));
+        return;
       case "terminate":
         this.#ctx.terminate(request.handle);
         return ok();

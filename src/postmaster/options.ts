@@ -135,6 +135,8 @@ export interface PostmasterOptions {
    * (`$XDG_RUNTIME_DIR/bgworker/<pid>.sock`, or `<tmpdir>/bgworker-<uid>/<pid>.sock`), or a path. Off by default.
    */
   controlSocket?: boolean | string;
+  /** Join a cluster of postmasters on many hosts through a PostgreSQL database: see {@link ClusterOption}. */
+  cluster?: ClusterOption;
 }
 
 /**

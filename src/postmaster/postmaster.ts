@@ -69,6 +69,12 @@ export class Postmaster extends ClusterApi {
       metrics: () => this.metrics(),
       reload: () => this.reloadConfiguration(),
       stop: (mode) => this.stop(mode),
+      cluster: async () => ({
+        cluster: rooms.ctx.cluster.option?.name ?? null,
+        hostId: rooms.ctx.cluster.hostId,
+        hosts: await this.clusterHosts(),
+        workers: await this.clusterWorkers(),
+      }),
     }, rooms.ring);
   }
 

@@ -47,6 +47,6 @@ export type { RestartPolicy, WorkerOptions } from "../worker_options.ts";
 export type { EmbeddedDatabaseOptions } from "../adapter.ts";
 export { ClusterApi } from "./cluster_api.ts";
 export type { ClusterOption } from "./cluster_option.ts";
-export type { ClusterWorkerHandle, ClusterWorkerRow, ClusterWorkerStatus } from "../cluster/mod.ts";
+export type { ClusterWorkerHandle, ClusterWorkerRow, ClusterWorkerStatus, HostInfo } from "../cluster/mod.ts";
 export type { PostmasterDatabaseClient } from "../adapter.ts";
 export type { WorkerClusterPlacement } from "../protocol.ts";

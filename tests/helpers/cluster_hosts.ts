@@ -18,6 +18,8 @@ export interface HostSpec {
   slots: number;
   /** The cluster's cap, or none. */
   cap?: number;
+  /** A control socket for the host's postmaster, at this path. */
+  controlSocket?: string;
 }
 
 /** A running host: call an op, and kill it. */
@@ -29,6 +31,8 @@ export interface HostProcess {
   call<T = unknown>(op: string, fields?: Record<string, unknown>, ms?: number): Promise<T>;
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
+  /** The last of what it wrote on stderr (its postmaster's log), for failure messages. */
+  log(): string;
 }
 
 /** Start a host and wait for it to join; it is killed when the test ends. */
@@ -42,7 +46,8 @@ export async function startHost(t: TestContext, spec: HostSpec): Promise<HostPro
     String(spec.cap ?? "none"),
   ];
   if (spec.workerUrl) args.push(spec.workerUrl);
-  const child = spawnSameRuntime(HOST_SCRIPT, args, { stdin: "pipe", stderr: "pipe" });
+  const env: Record<string, string> = spec.controlSocket ? { BGWORKER_TEST_CONTROL_SOCKET: spec.controlSocket } : {};
+  const child = spawnSameRuntime(HOST_SCRIPT, args, { stdin: "pipe", stderr: "pipe", env });
   let stderr = "";
   child.stderr!.on("data", (chunk) => stderr = (stderr + chunk).slice(-20_000));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -90,6 +95,7 @@ export async function startHost(t: TestContext, spec: HostSpec): Promise<HostPro
     pid,
     child,
     exited,
+    log: () => stderr.slice(-6000),
     call<T>(op: string, fields: Record<string, unknown> = {}, ms = 60_000): Promise<T> {
       const id = nextId++;
       return new Promise<T>((resolve, reject) => {

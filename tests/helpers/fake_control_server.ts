@@ -20,6 +20,8 @@ export interface FakeServerOptions {
   workers?: Record<string, unknown>[];
   metrics?: string;
   logs?: ControlLogLine[];
+  /** The `cluster` op's answer: its cluster, host id, hosts and workers. */
+  cluster?: Record<string, unknown>;
   /** Accept connections but never answer. */
   silent?: boolean;
   /** Answer these ops with `ok: false` and this error. */
@@ -84,6 +86,9 @@ export async function startFakeControlServer(options: FakeServerOptions = {}): P
         return send(socket, { id, ok: true, postmasterPid: pid, workers: options.workers ?? [] });
       case "metrics":
         return send(socket, { id, ok: true, text: options.metrics ?? "" });
+      case "cluster":
+        if (!options.cluster) return send(socket, { id, ok: false, error: "this postmaster has no cluster option" });
+        return send(socket, { id, ok: true, ...options.cluster });
       case "logs": {
         const matching = (options.logs ?? []).filter((l) => request.name === null || l.worker?.name === request.name);
         send(socket, { id, ok: true, lines: matching.slice(Math.max(0, matching.length - request.lines)) });

@@ -7,7 +7,7 @@ import { processExists } from "../../runtimes/shared/process_exists.ts";
 export function spawnSameRuntime(
   script: string,
   scriptArgs: string[] = [],
-  options: { stderr?: "pipe" | "inherit"; stdin?: "pipe" | "ignore" } = {},
+  options: { stderr?: "pipe" | "inherit"; stdin?: "pipe" | "ignore"; env?: Record<string, string> } = {},
 ): ChildProcess {
   const args = "Deno" in globalThis
     ? ["run", "-A", "--no-prompt", script]
@@ -15,7 +15,7 @@ export function spawnSameRuntime(
     ? [script]
     : [...loaderFlags(process.execArgv), script];
   args.push(...scriptArgs);
-  const env = { ...process.env };
+  const env = { ...process.env, ...options.env };
   delete env.NODE_TEST_CONTEXT;
   return spawn(process.execPath, args, {
     stdio: [options.stdin ?? "ignore", "pipe", options.stderr ?? "inherit"],

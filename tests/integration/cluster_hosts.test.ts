@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { test, type TestContext } from "node:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runCli } from "../../runtimes/shared/cli/run.ts";
+import { memoryIo } from "../fixtures/cli_io.ts";
 import { connectDatabase } from "../../runtimes/shared/database_client.ts";
 import type { DatabaseClient } from "../../src/worker/port.ts";
 import { BGWH_STARTED, BGWH_STOPPED, BGWORKER_BACKEND_DATABASE_CONNECTION, BGWORKER_SHMEM_ACCESS } from "../../mod.ts";
@@ -98,8 +103,10 @@ test("cluster hosts: a handle made on host A is polled, awaited and terminated f
 }, async (t) => {
   const { name } = await freshClusterName(t, "handle");
   const base = { url: REAL_URL!, cluster: name, leaseMs: 10_000 };
+  const dir = mkdtempSync(join(tmpdir(), "bgworker-cluster-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const a = await startHost(t, { ...base, hostId: "handle-a", slots: 2 });
-  const b = await startHost(t, { ...base, hostId: "handle-b", slots: 2 });
+  const b = await startHost(t, { ...base, hostId: "handle-b", slots: 2, controlSocket: join(dir, "b.sock") });
   const handle = await a.call<Handle>("register", { worker: napper("shared") });
   assert.ok(handle, "placed");
   const started = await b.call<Status>("waitStartup", { handle });
@@ -107,6 +114,20 @@ test("cluster hosts: a handle made on host A is polled, awaited and terminated f
   assert.ok(started.pid! > 0 && ["handle-a", "handle-b"].includes(started.hostId!), JSON.stringify(started));
   assert.ok(isAlive(started.pid!), "the pid B reads is a live process");
   assert.deepEqual(await b.call<Status>("status", { handle }), started);
+  // B lists every host and the worker wherever it runs, and so does `bgworker ps --cluster` through B's socket.
+  const hosts = await b.call<{ hostId: string; maxWorkers: number; workers: number }[]>("hosts");
+  assert.deepEqual(hosts.map((h) => [h.hostId, h.maxWorkers]), [["handle-a", 2], ["handle-b", 2]]);
+  const [listed] = await b.call<{ handle: Handle; hostId: string; pid: number; state: string }[]>("list");
+  assert.deepEqual([listed!.handle, listed!.hostId, listed!.pid, listed!.state], [
+    handle,
+    started.hostId,
+    started.pid,
+    "started",
+  ]);
+  const io = memoryIo(dir);
+  assert.equal(await runCli(["ps", "--cluster", "--json", "--socket", join(dir, "b.sock")], io), 0, io.stderr.join(""));
+  const [view] = JSON.parse(io.stdout.join("")) as { cluster: string; hostId: string; workers: { pid: number }[] }[];
+  assert.deepEqual([view!.cluster, view!.hostId, view!.workers.map((w) => w.pid)], [name, "handle-b", [started.pid]]);
   await b.call("terminate", { handle });
   assert.equal(await b.call<number>("waitShutdown", { handle }), BGWH_STOPPED);
   await pollUntil("the worker's process is gone", 10_000, () => isAlive(started.pid!) ? undefined : true);
@@ -236,7 +257,8 @@ test("cluster hosts: a host cut off from the database stops its workers before i
       `worker ${s.pid} stopped by the cut-off host`,
       leaseMs * 3,
       () => isAlive(s.pid!) ? undefined : true,
-    );
+    )
+      .catch((error) => assert.fail(`${error.message}; the host's log:\n${cut.log()}`));
     const [lease] = await admin.query(
       "select lease_until >= clock_timestamp() as live from bgworker_cluster.hosts where cluster = $1 and host_id = 'cut'",
       [name],

@@ -30,14 +30,14 @@ export type Target = { socket: string } | { pid: number } | null;
  * @example
  * ```ts
  * import type { Invocation } from "./args.ts";
- * const ask: Invocation = { command: "ps", help: false, target: null, timeoutMs: 5000, json: true };
+ * const ask: Invocation = { command: "ps", help: false, target: null, timeoutMs: 5000, json: true, cluster: false };
  * ```
  */
 export type Invocation =
   & { help: boolean; target: Target; timeoutMs: number }
   & (
     | { command: null }
-    | { command: "ps"; json: boolean }
+    | { command: "ps"; json: boolean; cluster: boolean }
     | { command: "logs"; follow: boolean; lines: number; name: string | null }
     | { command: "terminate"; handle: { slot: number; generation: number } | null }
     | { command: "reload" }
@@ -59,7 +59,7 @@ const COMMON_FLAGS: Record<string, FlagSpec> = {
 };
 
 const COMMAND_FLAGS: Record<CommandName, Record<string, FlagSpec>> = {
-  ps: { json: {} },
+  ps: { json: {}, cluster: {} },
   logs: { follow: { short: "f" }, lines: { short: "n", value: "N" } },
   terminate: {},
   reload: {},
@@ -116,7 +116,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   const arg = positionals[0];
   switch (command) {
     case "ps":
-      return { command, ...base, json: values.has("json") };
+      return { command, ...base, json: values.has("json"), cluster: values.has("cluster") };
     case "logs":
       return {
         command,

@@ -108,3 +108,21 @@ function width(text: string): number {
   for (const _ of text) n++;
   return n;
 }
+
+/**
+ * A value from a socket as one table cell: a string with its control
+ * characters replaced, a finite number, or `-` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { cellText } from "./format.ts";
+ * cellText("evil\x1b[2J"); // "evil?[2J"
+ * ```
+ */
+export function cellText(value: unknown): string {
+  // A name with a newline or an escape sequence must not break the table or drive the terminal.
+  // deno-lint-ignore no-control-regex
+  if (typeof value === "string") return value === "" ? NONE : value.replace(/[\x00-\x1f\x7f]/g, "?");
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  return NONE;
+}

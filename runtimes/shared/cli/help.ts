@@ -48,7 +48,7 @@ Exit codes:
 `;
 
 const COMMAND_HELP: Record<CommandName, string> = {
-  ps: `Usage: bgworker ps [--json] [--socket PATH | --pid PID]
+  ps: `Usage: bgworker ps [--json] [--cluster] [--socket PATH | --pid PID]
 
 List each postmaster's workers, under a heading "postmaster <pid> (<socket>)":
 handle (slot:generation), name, type, state, pid, uptime, restarts, last exit,
@@ -58,6 +58,9 @@ postmaster is gone is skipped, with a note on stderr.
 
   --json          print one JSON array of { postmasterPid, workers }, the
                   workers as the postmaster sent them
+  --cluster       list every host of the postmaster's cluster and every
+                  cluster worker, wherever it runs (host, slot:generation,
+                  name, state, pid, fence), asking one postmaster of it
 
 ${TARGET}
 `,

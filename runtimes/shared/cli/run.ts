@@ -11,6 +11,7 @@ import { runHealth } from "./commands/health.ts";
 import { runLogs } from "./commands/logs.ts";
 import { runMetrics } from "./commands/metrics.ts";
 import { runPs } from "./commands/ps.ts";
+import { runPsCluster } from "./commands/ps_cluster.ts";
 import { runReload } from "./commands/reload.ts";
 import { runStop } from "./commands/stop.ts";
 import { runTerminate } from "./commands/terminate.ts";
@@ -42,7 +43,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         io.err(helpText(null));
         return EXIT_USAGE;
       case "ps":
-        return await runPs(invocation, io);
+        return await (invocation.cluster ? runPsCluster(invocation, io) : runPs(invocation, io));
       case "logs":
         return await runLogs(invocation, io);
       case "terminate":

@@ -7,7 +7,15 @@
  * @module
  */
 
-import { formatBytes, formatCpu, formatDuration, formatLastExit, formatTable, NONE } from "./format.ts";
+import {
+  cellText as text,
+  formatBytes,
+  formatCpu,
+  formatDuration,
+  formatLastExit,
+  formatTable,
+  NONE,
+} from "./format.ts";
 
 /** The columns, in order; `wait event` only when some worker waits on one. */
 export const WORKER_COLUMNS = [
@@ -71,12 +79,4 @@ export function formatWorkerTable(workers: readonly Record<string, unknown>[], n
   const header: string[] = [...WORKER_COLUMNS, ...(waits ? ["wait event"] : [])];
   const rows = workers.map((w) => [...workerRow(w, now), ...(waits ? [text(w.waitEvent)] : [])]);
   return formatTable(header, rows);
-}
-
-function text(value: unknown): string {
-  // A name with a newline or an escape sequence must not break the table or drive the terminal.
-  // deno-lint-ignore no-control-regex
-  if (typeof value === "string") return value === "" ? NONE : value.replace(/[\x00-\x1f\x7f]/g, "?");
-  if (typeof value === "number" && Number.isFinite(value)) return String(value);
-  return NONE;
 }

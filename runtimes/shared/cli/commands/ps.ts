@@ -20,7 +20,7 @@ import { formatWorkerTable } from "../worker_table.ts";
  * ```ts
  * import { runPs } from "./ps.ts";
  * import { processIo } from "../io.ts";
- * const code = await runPs({ command: "ps", json: false, help: false, target: null, timeoutMs: 5000 }, processIo());
+ * const code = await runPs({ command: "ps", json: false, cluster: false, help: false, target: null, timeoutMs: 5000 }, processIo());
  * ```
  */
 export async function runPs(invocation: Extract<Invocation, { command: "ps" }>, io: CliIo): Promise<number> {
