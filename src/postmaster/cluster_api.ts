@@ -120,7 +120,8 @@ export class ClusterApi extends SharedMemoryApi {
    * ```
    */
   async getClusterWorkerPid(handle: ClusterWorkerHandle): Promise<ClusterWorkerStatus> {
-    return await getClusterWorkerStatus(this.#ctx.cluster.store(), this.#requireHandle(handle));
+    const checked = this.#requireHandle(handle);
+    return await getClusterWorkerStatus(this.#ctx.cluster.store(), checked);
   }
 
   /**
@@ -136,7 +137,8 @@ export class ClusterApi extends SharedMemoryApi {
    * ```
    */
   async terminateClusterWorker(handle: ClusterWorkerHandle): Promise<void> {
-    await requestClusterWorkerTermination(this.#ctx.cluster.store(), this.#requireHandle(handle));
+    const checked = this.#requireHandle(handle);
+    await requestClusterWorkerTermination(this.#ctx.cluster.store(), checked);
   }
 
   /**
@@ -220,6 +222,7 @@ export class ClusterApi extends SharedMemoryApi {
   }
 
   #requireHandle(handle: unknown): ClusterWorkerHandle {
+    if (!this.#ctx.cluster.enabled) this.#ctx.cluster.store(); // throws: no cluster option
     const name = this.#ctx.cluster.option?.name;
     const h = handle as Partial<ClusterWorkerHandle> | null;
     const field = typeof h !== "object" || h === null
