@@ -18,6 +18,7 @@ import { Postmaster as CorePostmaster, type PostmasterOptions } from "../../src/
 import { startEmbeddedDatabase } from "../shared/embedded/embedded_database.ts";
 import { createProcessAdapter } from "../shared/process_adapter.ts";
 import { denoWorkerCommand } from "./command.ts";
+import { denoLaunch } from "./launch.ts";
 
 export * from "../../src/postmaster/public_api.ts";
 
@@ -43,9 +44,9 @@ export class Postmaster extends CorePostmaster {
         createProcessAdapter(denoWorkerCommand, {
           startEmbeddedDatabase,
           heapLimitSignal: "SIGTRAP",
-          // No spawner (see runtimes/shared/spawner/): Deno's IPC passes descriptors unreliably under load (with
-          // 100 workers spawned at once through one, one in about four rounds never reported in), so Deno forks
-          // from the postmaster, and its spawn() grows with the application's Buffers.
+          // Spawned with posix_spawn, over a socket channel: a spawn that does not grow with the application's
+          // Buffers (see launch.ts, and why not a spawner).
+          launch: denoLaunch,
         }),
     });
   }

@@ -59,6 +59,11 @@ export interface ProcessAdapterCapabilities {
    * Without it, workers are spawned from the postmaster's own loop.
    */
   spawnerCommand?: WorkerCommand;
+  /**
+   * Spawn the worker some other way (socket_launch.ts); false when it
+   * cannot here, and the spawner or the postmaster's own spawn does.
+   */
+  launch?: (request: Omit<SpawnerRequest, "op" | "id">, parts: WorkerProcessParts) => boolean;
 }
 
 /**
@@ -92,7 +97,8 @@ export function createProcessAdapter(
     setTimer: (ms, callback) => setTimeout(callback, ms),
     clearTimer: (timer) => clearTimeout(timer as ReturnType<typeof setTimeout>),
     defer: (callback) => void setImmediate(callback),
-    spawn: (start, events, options = {}) => spawnWorker(command(start, options), start, events, options, spawner),
+    spawn: (start, events, options = {}) =>
+      spawnWorker(command(start, options), start, events, options, spawner, capabilities.launch),
     directoryExists: (path) => {
       try {
         return statSync(path).isDirectory();
@@ -153,6 +159,7 @@ function spawnWorker(
   events: WorkerProcessEvents,
   options: SpawnOptions,
   spawner: Spawner | null,
+  launch: ProcessAdapterCapabilities["launch"],
 ): WorkerProcess {
   const parts = assembleWorkerProcess(events);
   const request = {
@@ -166,7 +173,8 @@ function spawnWorker(
     capture: options.captureOutput ?? false,
   };
   // Through the spawner, the answers come as messages, and the worker's parent is the spawner.
-  if (!spawner || !spawnThrough(spawner, request, parts, events)) spawnDirectly(request, parts);
+  const launched = launch?.(request, parts) ?? false;
+  if (!launched && (!spawner || !spawnThrough(spawner, request, parts, events))) spawnDirectly(request, parts);
   if (start) parts.worker.send(start);
   return parts.worker;
 }

@@ -10,6 +10,7 @@
 import process from "node:process";
 import type { WorkerPort } from "../../src/worker/port.ts";
 import { runtimeSharedMemory } from "./shared_memory.ts";
+import { socketChannelFromEnvironment, takeVariable, TITLE_VARIABLE, type WorkerChannel } from "./socket_channel.ts";
 
 /**
  * Set in the environment of a worker spawned through the spawner (see
@@ -57,8 +58,9 @@ export interface WorkerPortOptions {
 }
 
 /**
- * A WorkerPort for this process. The process must have been spawned with an
- * IPC channel (by a bgworker postmaster).
+ * A WorkerPort for this process. The process must have been spawned by a
+ * bgworker postmaster, with an IPC channel or a socket channel's address
+ * in its environment (socket_channel.ts).
  *
  * @example
  * ```ts
@@ -69,6 +71,9 @@ export interface WorkerPortOptions {
  */
 export function createProcessWorkerPort(options: WorkerPortOptions = {}): WorkerPort {
   const parentPid = standInParent();
+  const channel = socketChannelFromEnvironment() ?? ipcChannel();
+  const title = takeVariable(TITLE_VARIABLE);
+  if (title) setTitle(title);
   let unsent = 0;
   let exiting: number | null = null;
   const exitNow = (code: number): never => process.exit(code);
@@ -77,24 +82,19 @@ export function createProcessWorkerPort(options: WorkerPortOptions = {}): Worker
     parentPid,
     restoresDefaultAction: process.env[KERNEL_SIGTERM_VARIABLE] === "1",
     send(message) {
-      if (!process.send || !process.connected) return Promise.resolve();
+      if (!channel.connected()) return Promise.resolve();
       unsent++;
       return new Promise((resolve) => {
-        const done = () => {
+        channel.send(message, () => {
           unsent--;
           resolve();
           if (exiting !== null && unsent === 0) exitNow(exiting);
-        };
-        try {
-          process.send!(message, undefined, {}, done);
-        } catch {
-          done();
-        }
+        });
       });
     },
-    onMessage: (listener) => void process.on("message", listener),
+    onMessage: (listener) => channel.onMessage(listener),
     onDisconnect(listener) {
-      process.once("disconnect", () => {
+      channel.onDisconnect(() => {
         options.afterDisconnect?.();
         listener();
       });
@@ -117,13 +117,7 @@ export function createProcessWorkerPort(options: WorkerPortOptions = {}): Worker
       process.exitCode = code;
       return undefined as never;
     },
-    setTitle(title) {
-      try {
-        process.title = title;
-      } catch {
-        // Some runtimes do not let a process rename itself.
-      }
-    },
+    setTitle,
     writeLog: (line) => void process.stderr.write(line + "\n"),
     importModule: (url) => import(url),
     setTimer: (ms, callback) => setTimeout(callback, ms),
@@ -131,6 +125,30 @@ export function createProcessWorkerPort(options: WorkerPortOptions = {}): Worker
     sharedMemory: runtimeSharedMemory,
     connectDatabase: (url, target) => import("./database_client.ts").then((m) => m.connectDatabase(url, target)),
   };
+}
+
+/** The runtime's IPC channel, on the descriptor NODE_CHANNEL_FD names (`process.send`). */
+function ipcChannel(): WorkerChannel {
+  return {
+    connected: () => Boolean(process.send && process.connected),
+    send(message, done) {
+      try {
+        process.send!(message, undefined, {}, done);
+      } catch {
+        done();
+      }
+    },
+    onMessage: (listener) => void process.on("message", listener),
+    onDisconnect: (listener) => void process.once("disconnect", listener),
+  };
+}
+
+function setTitle(title: string): void {
+  try {
+    process.title = title;
+  } catch {
+    // Some runtimes do not let a process rename itself.
+  }
 }
 
 /** The worker's parent as postmasterIsAlive() needs it: the postmaster's pid while the spawner that stands in for it lives. */

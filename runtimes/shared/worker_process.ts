@@ -2,10 +2,11 @@
  * A worker process as the postmaster sees it, put together from what the
  * spawn gives, whenever it gives it: the pid, the channel, the captured
  * output and the exit. Spawned by the postmaster itself, all but the exit
- * come at once; through the spawner (spawner/), they come a message later.
- * Until then, messages wait in order and a SIGKILL waits for the pid (the
- * core holds every other signal until the worker reports in, which needs
- * the channel).
+ * come at once; through the spawner (spawner/), they come a message later;
+ * over a socket channel (socket_launch.ts), the pid comes at once and the
+ * channel when the worker connects. Until then, messages wait in order and a
+ * SIGKILL waits for the pid (the core holds every other signal until the
+ * worker reports in, which needs the channel).
  *
  * @module
  */
@@ -44,8 +45,10 @@ const DRAIN_AFTER_EXIT_MS = 200;
 export interface WorkerProcessParts {
   /** What the core holds. */
   readonly worker: WorkerProcess;
-  /** The process exists. */
-  spawned(pid: number, channel: Duplex): void;
+  /** The process exists; its channel with it, or `null` when it comes later (`connected`). */
+  spawned(pid: number, channel: Duplex | null): void;
+  /** The channel of a process `spawned` without one, and the bytes already read from it past its handshake. */
+  connected(channel: Duplex, head?: Uint8Array): void;
   /** One of its captured streams. */
   output(stream: "stdout" | "stderr", readable: Readable): void;
   /** It exited with `code`, or was killed by `signal`. */
@@ -112,6 +115,14 @@ export function assembleWorkerProcess(events: WorkerProcessEvents): WorkerProces
     overflow: () => violation(`sent a message longer than ${MAX_MESSAGE_BYTES} bytes`),
   });
 
+  const attach = (newChannel: Duplex) => {
+    channel = newChannel;
+    channel.on("error", () => {}); // EPIPE and the like: the close that follows says all.
+    channel.on("close", close);
+    channel.on("data", readMessages);
+    for (const line of unsent.splice(0)) write(line);
+  };
+
   const worker: WorkerProcess = {
     get pid() {
       return pid;
@@ -123,7 +134,8 @@ export function assembleWorkerProcess(events: WorkerProcessEvents): WorkerProces
     },
     kill(signal: SignalName) {
       if (exited) return;
-      if (pid) signalGroup(pid, signal);
+      if (pid && signal === "SIGKILL") killProcess(pid);
+      else if (pid) signalGroup(pid, signal);
       else if (signal === "SIGKILL") killWhenKnown = true;
     },
   };
@@ -132,13 +144,16 @@ export function assembleWorkerProcess(events: WorkerProcessEvents): WorkerProces
     worker,
     spawned(spawnedPid, spawnedChannel) {
       pid = spawnedPid;
-      channel = spawnedChannel;
       watchGroup(pid);
-      channel.on("error", () => {}); // EPIPE and the like: the close that follows says all.
-      channel.on("close", close);
-      channel.on("data", readMessages);
-      for (const line of unsent.splice(0)) write(line);
-      if (killWhenKnown && !exited) signalGroup(pid, "SIGKILL");
+      if (spawnedChannel) attach(spawnedChannel);
+      if (killWhenKnown && !exited) killProcess(pid);
+    },
+    connected(lateChannel, head) {
+      // Too late (its exit was told) or twice: nobody reads it.
+      if (!open || channel) return void lateChannel.destroy();
+      attach(lateChannel);
+      if (head && head.length > 0) readMessages(head);
+      // The exit came first and waits in the drain: the channel's close now tells it, once the messages are read.
     },
     output(stream, readable) {
       // Bounded: a line longer than MAX_OUTPUT_LINE_BYTES is cut there and the rest dropped, so a 10 MB line costs 1 MiB.
@@ -158,13 +173,35 @@ export function assembleWorkerProcess(events: WorkerProcessEvents): WorkerProces
         signalGroup(pid, "SIGKILL");
         forgetGroup(pid);
       }
-      if (!open || !channel) {
+      // No channel and none to come (a failed spawn): nothing to wait for. A channel that was to come later
+      // may be waiting to be accepted, with the worker's last messages: the drain waits for it as for a close.
+      if (!open || (!channel && !pid)) {
         open = false;
         return report();
       }
-      drainTimer = setTimeout(report, DRAIN_AFTER_EXIT_MS);
+      drainTimer = setTimeout(() => {
+        if (!channel) open = false;
+        report();
+      }, DRAIN_AFTER_EXIT_MS);
     },
   };
+}
+
+/**
+ * SIGKILL for a live worker: its group, or the worker alone while it has no
+ * group yet (socket_launch.ts: the first instant, before `setsid` makes the
+ * group). Only for a worker whose exit has not been seen: its pid is still its own.
+ */
+function killProcess(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Gone: its exit event is on the way.
+    }
+  }
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
- * The spawner: on Node and Deno, whose spawn forks (copying the page tables
- * of all the application's Buffers), workers are spawned by a small process
- * of the same runtime; on Bun, whose spawn uses vfork, by the postmaster
- * itself. Real processes, every runtime.
+ * Spawns that do not grow with the application: on Node, whose spawn forks
+ * (copying the page tables of all the application's Buffers), workers are
+ * spawned by a small process of the same runtime, the spawner; on Deno, by
+ * the postmaster with posix_spawn (no `detached`, no descriptor beyond
+ * stdio: `setsid` and a socket channel instead); on Bun, whose spawn uses
+ * vfork, by the postmaster as it always did. Real processes, every runtime.
  */
 import assert from "node:assert/strict";
 import process from "node:process";
@@ -36,7 +38,8 @@ function processesMarked(mark: string): number[] {
 const onBun = "Bun" in globalThis;
 const onDeno = "Deno" in globalThis;
 // Only Node's postmaster spawns through a spawner: Bun's spawn does not copy the application's memory (vfork), and
-// Deno's IPC passes descriptors unreliably under load (see runtimes/deno/mod.ts). The Spawner itself runs on all.
+// Deno's IPC passes descriptors unreliably under load (see runtimes/deno/launch.ts), so a Deno postmaster spawns
+// with posix_spawn over a socket channel. The Spawner itself runs on all.
 const withSpawner = !onBun && !onDeno;
 
 /** How this runtime runs the spawner's script (Bun, which has no spawner of its own, runs it too). */
@@ -141,6 +144,79 @@ test("the spawner's death: its workers end as after a crash, and the next worker
     const newSpawner = parentOf(second)!;
     assert.notEqual(newSpawner, spawner);
     assert.equal(parentOf(newSpawner), process.pid);
+  } finally {
+    await pm.stop("fast");
+  }
+});
+
+/** A live process's fields from /proc/<pid>/stat after its command: state, ppid, pgrp, session. */
+function statOf(pid: number): { parent: number; group: number; session: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { parent: Number(fields[1]), group: Number(fields[2]), session: Number(fields[3]) };
+}
+
+test("the channel: a Deno postmaster's workers connect to its socket, the others' inherit descriptor 3; every worker leads its own session", async () => {
+  const { pm, notes, until } = realPostmaster();
+  await pm.start();
+  try {
+    const handle = pm.registerDynamicBackgroundWorker(fixture("channelled", "napper", { bgw_notify_pid: pm.pid }))!;
+    const { pid } = await pm.waitForBackgroundWorkerStartup(handle);
+    // The environment the worker was started with (its own later deletions do not show here).
+    const environment = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    const socket = environment.find((entry) => entry.startsWith("BGWORKER_CHANNEL_SOCKET="));
+    if (onDeno) {
+      assert.ok(socket, "a socket channel");
+      assert.ok(!environment.some((entry) => entry.startsWith("NODE_CHANNEL_FD=")), "no IPC descriptor");
+      assert.match(commandLineOf(pid!), /^bgworker: channelled/, "the title it set itself, as it booted");
+    } else {
+      assert.equal(socket, undefined);
+      assert.ok(environment.includes("NODE_CHANNEL_FD=3"));
+    }
+    const { group, session } = statOf(pid!);
+    assert.deepEqual({ group, session }, { group: pid, session: pid }, "its own process group and session");
+    pm.terminateBackgroundWorker(handle);
+    await until(
+      "the worker to stop",
+      () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED),
+    );
+  } finally {
+    await pm.stop("fast");
+  }
+});
+
+test("100 workers registered at once, three times over: every one reports in", async () => {
+  const { pm } = realPostmaster({ maxWorkerProcesses: 100 });
+  await pm.start();
+  try {
+    for (let round = 0; round < 3; round++) {
+      const handles = Array.from(
+        { length: 100 },
+        (_, i) =>
+          pm.registerDynamicBackgroundWorker(fixture(`many ${round}.${i}`, "napper", { bgw_notify_pid: pm.pid }))!,
+      );
+      let started = 0;
+      const all = Promise.all(handles.map((handle) =>
+        pm.waitForBackgroundWorkerStartup(handle).then(({ status }) => {
+          assert.equal(status, BGWH_STARTED);
+          started++;
+        })
+      ));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`round ${round}: ${started} of 100 reported in within 120 s`)),
+          120_000,
+        );
+      });
+      try {
+        await Promise.race([all, bound]);
+      } finally {
+        clearTimeout(timer);
+      }
+      for (const handle of handles) pm.terminateBackgroundWorker(handle);
+      await Promise.all(handles.map((handle) => pm.waitForBackgroundWorkerShutdown(handle)));
+    }
   } finally {
     await pm.stop("fast");
   }
