@@ -173,6 +173,7 @@ export function figures(r, peers) {
   }
   if (r.memoryCase) rows.push(...memoryRows(r.memoryCase));
   if (r.startThroughput) rows.push(...throughputRows(r.startThroughput));
+  if (r.cluster) rows.push(...clusterRows(r.cluster));
   if (peers) {
     rows.push(
       [
@@ -270,4 +271,57 @@ function throughputRows(t) {
     [`j. starts per second, ${mode}, cold`, cell(cold), vs(cold, raw), "", ""],
     [`j. starts per second, ${mode}, ${t.spares} spares`, cell(spares), vs(spares, raw), "", ""],
   ]);
+}
+
+/**
+ * k. (issue 18) Hosts of one cluster through a real server, from
+ * bench/cluster.mjs; measured, no target. The placement against a round
+ * trip to the same server; the cluster's registration → BGWH_STARTED
+ * against the local registration's of the same postmaster (both cold);
+ * the failover against the lease and restart time it must wait out.
+ */
+function clusterRows(c) {
+  const signed = (value) => `${value < 0 ? "−" : "+"}${ms(Math.abs(value))}`;
+  const vsLocal = (value) => `${ratio(value, c.localStartedMs)}, ${signed(value - c.localStartedMs)}`;
+  const waitedOut = c.leaseMs + 1000 * c.restartTimeS;
+  const lease = `lease ${c.leaseMs / 1000} s, restart ${c.restartTimeS} s`;
+  return [
+    ["query round trip to the cluster's database (floor)", ms(c.roundTripMs), "", "", ""],
+    [
+      "k. cluster registration call: placement on another host",
+      ms(c.placementMs),
+      ratio(c.placementMs, c.roundTripMs),
+      "",
+      "",
+    ],
+    ["local registration → BGWH_STARTED, cold, same postmaster (floor)", ms(c.localStartedMs), "", "", ""],
+    [
+      "k. cluster registration → BGWH_STARTED in the database, cold, on this host",
+      ms(c.clusterReportedStartedMs),
+      vsLocal(c.clusterReportedStartedMs),
+      "",
+      "",
+    ],
+    [
+      "k. cluster registration → waitForClusterWorkerStartup resolves, cold, on this host",
+      ms(c.clusterWaitStartupMs),
+      vsLocal(c.clusterWaitStartupMs),
+      "",
+      "",
+    ],
+    [
+      `k. host kill -9 → worker BGWH_STARTED on another host (${lease})`,
+      ms(c.failoverMs),
+      `lease + restart ${signed(c.failoverMs - waitedOut)}`,
+      "",
+      "",
+    ],
+    [
+      "k. failover: started past the dead host's lease end + restart time",
+      ms(c.failoverPastLeaseMs),
+      "",
+      "",
+      "",
+    ],
+  ];
 }

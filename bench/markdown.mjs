@@ -32,7 +32,7 @@ console.log(
     results.date.slice(0, 10)
   }; medians of ${runtimes[0][1].repetitions} runs after ${runtimes[0][1].warmUp} warm-up runs; N = ${
     runtimes.map(([, r]) => r.many).join("/")
-  }${throughputNote(runtimes[0][1].startThroughput)}.`,
+  }${throughputNote(runtimes[0][1].startThroughput)}${clusterNote(runtimes.find(([, r]) => r.cluster)?.[1].cluster)}.`,
 );
 
 /** The start throughput figures (j.) are medians of rounds, not of single runs: say how many, of how many starts. */
@@ -40,4 +40,9 @@ function throughputNote(t) {
   return t
     ? `; j.: medians of ${t.rounds} rounds, each of ${t.sequence} starts one at a time and a burst of ${t.burst}`
     : "";
+}
+
+/** The cluster figures (k.) have counts of their own: placements timed, and host kills (seconds each). */
+function clusterNote(c) {
+  return c ? `; k.: medians of ${c.placements} placements and of ${c.failovers} host kills` : "";
 }

@@ -1,11 +1,12 @@
 // npm run bench [-- --runtime node|node24|deno|bun|all]
 //
-// Builds dist/, runs bench/suite.mjs, bench/memory_case.mjs and
-// bench/start_throughput.mjs on each runtime asked for (and bench/peers.mjs
-// on Node), prints one table per runtime with every figure,
-// its floor, the ratio and the target, and writes everything to
-// bench/results/latest.json. Figures are medians of REPETITIONS runs after a
-// warm-up; ratios compare figures measured in the same run.
+// Builds dist/, runs bench/suite.mjs, bench/memory_case.mjs,
+// bench/start_throughput.mjs and, with a real server, bench/cluster.mjs on
+// each runtime asked for (and bench/peers.mjs on Node), prints one table per
+// runtime with every figure, its floor, the ratio and the target, and writes
+// everything to bench/results/latest.json. Figures are medians of
+// REPETITIONS runs after a warm-up; ratios compare figures measured in the
+// same run.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -29,9 +30,10 @@ for (const name of wanted) {
   if (!(name in RUNTIMES)) throw new Error(`unknown runtime ${name}; use ${Object.keys(RUNTIMES).join("|")}|all`);
 }
 
-// The database figures' real server, as npm test starts it; without one, they are measured on the embedded cluster only.
+// The database figures' real server, as npm test starts it; without one, they are measured on the embedded cluster
+// only, and the cluster figures (which need a server by URL) not at all.
 let realPostgres = null;
-if (!only || only.includes("database")) {
+if (!only || only.includes("database") || only.includes("cluster")) {
   try {
     realPostgres = await startRealPostgres();
     process.env.BGWORKER_BENCH_POSTGRES_URL = realPostgres.url;
@@ -67,6 +69,8 @@ try {
     for (const [file, name] of [["memory_case.mjs", "memoryCase"], ["start_throughput.mjs", "startThroughput"]]) {
       if (!only || only.includes(name)) Object.assign(suite, await script(runtime, file));
     }
+    // Hosts of one cluster through the real server, in their own process too: its host processes and their rows.
+    if ((!only || only.includes("cluster")) && realPostgres) Object.assign(suite, await script(runtime, "cluster.mjs"));
     const peers = runtime.startsWith("node") && !only ? await script(runtime, "peers.mjs") : null;
     results.runtimes[runtime] = { ...suite, peers };
     console.log(

@@ -106,7 +106,7 @@ test("cli ps --cluster: each cluster once, its hosts and every host's workers; a
     assert.equal(await runCli(["ps", "--cluster"], io), EXIT_OK);
     const out = io.stdout.join("");
     assert.equal(out.match(/^cluster payments /gm)?.length, 1, out);
-    assert.match(out, /^host {3}workers  lease left\npod-1  1\/4      9s\npod-2  0\/4      7s$/m);
+    assert.ok(out.includes("\nhost   workers  lease left\npod-1  1/4      9s\npod-2  0/4      7s\n"), out);
     assert.ok(out.includes("\npod-1  0:3       mover     started  4242  17\n"), out);
     assert.ok(out.includes("\n-      1:1       evil?[2J  waiting  -     9\n"), out);
     const json = memoryIo(a.dir, NOW);

@@ -106,9 +106,10 @@ test("cluster schema: migrations out of order are refused before any statement i
     begin: () => Promise.reject(new Error("no transaction expected")),
     close: () => Promise.resolve(),
   };
-  const gap: ClusterMigration = { version: 3, name: "gap", statements: () => [] };
+  const next = CLUSTER_MIGRATIONS.length + 1;
+  const gap: ClusterMigration = { version: next + 1, name: "gap", statements: () => [] };
   await assert.rejects(migrateClusterSchema(client, "s", [...CLUSTER_MIGRATIONS, gap]), {
     name: "RangeError",
-    message: 'cluster migration "gap" has version 3; expected 2',
+    message: `cluster migration "gap" has version ${next + 1}; expected ${next}`,
   });
 });

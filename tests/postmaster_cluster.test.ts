@@ -13,6 +13,7 @@ import { ClusterHost } from "../src/postmaster/cluster_host.ts";
 import { checkClusterOption } from "../src/postmaster/cluster_option.ts";
 import { SKIP_WITHOUT_SERVER as skip } from "./helpers/cluster_db.ts";
 import { REAL_URL } from "./helpers/clusters.ts";
+import { pollUntil } from "./helpers/cluster_hosts.ts";
 import { fakePostmaster, type FakeRuntime, worker } from "./helpers/fake_runtime.ts";
 
 test("cluster option: defaults, and each bad field named", () => {
@@ -105,17 +106,6 @@ test("cluster host: a runtime that cannot connect, or a server out of reach, fai
   });
 });
 
-/** Wait (with a bound) for a condition the host's asynchronous passes bring about. */
-async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 test("cluster host: a placement reaches its host by value, reports come back, and stop() hands the worker on", {
   skip,
 }, async (t) => {
@@ -133,15 +123,24 @@ test("cluster host: a placement reaches its host by value, reports come back, an
     connectDatabase(url, { applicationName: app });
   pm.registerBackgroundWorker(worker("local static")); // a local worker: the host offers one slot fewer
   await pm.start();
-  t.after(() => pm.stop("immediate"));
+  t.after(async () => {
+    // Fake processes exit only when told: a test that failed half-way must not leave the stop waiting for them.
+    const stopped = pm.stop("immediate");
+    for (const process of runtime.live) process.exit(null, "SIGQUIT");
+    await stopped;
+  });
   const [host] = await pm.clusterHosts();
-  assert.deepEqual([host!.hostId, host!.maxWorkers, host!.workers], ["unit-host", 3, 0]);
+  assert.deepEqual([host!.hostId, host!.maxWorkers, host!.workers], ["unit-host", 2, 0], "3 slots less the local one");
   const entry = worker("placed", { bgw_start_time: 2, bgw_restart_time: 5, bgw_main_arg: 41n, bgw_notify_pid: pm.pid });
   const handle = (await pm.registerClusterWorker(entry, { env: { QUEUE: "q1" } }))!;
   assert.deepEqual(Object.keys(handle).sort(), ["cluster", "generation", "slot"]);
   assert.equal((await pm.getClusterWorkerPid(handle)).status, BGWH_NOT_YET_STARTED);
   // Placed here, the host starts it at once (no poll to wait for): its start message carries the placement.
-  const child = await until("the placed worker spawned", () => runtime.spawned.find((p) => p.entryName === "placed"));
+  const child = await pollUntil(
+    "the placed worker spawned",
+    10_000,
+    () => runtime.spawned.find((p) => p.entryName === "placed"),
+  );
   const start = child.start!;
   assert.deepEqual(start.cluster, {
     cluster: name,
@@ -154,7 +153,7 @@ test("cluster host: a placement reaches its host by value, reports come back, an
   assert.equal(JSON.parse(start.entry).bgw_notify_pid, 0, "the cluster's copy notifies no pid of another host");
   assert.equal(child.options.env?.QUEUE, "q1", "the worker options travel with the entry");
   child.reportStarted();
-  const started = await until("started reported", async () => {
+  const started = await pollUntil("started reported", 10_000, async () => {
     const status = await pm.getClusterWorkerPid(handle);
     return status.status === BGWH_STARTED ? status : undefined;
   });
@@ -164,7 +163,7 @@ test("cluster host: a placement reaches its host by value, reports come back, an
   assert.equal(host2!.workers, 1);
   // A crash exit (code 1): restarted here after its interval, and the cluster hears it is waiting.
   child.exit(1);
-  await until("waiting reported", async () => {
+  await pollUntil("waiting reported", 10_000, async () => {
     const [row] = await admin.query(
       "select state, exit_code from bgworker_cluster.workers where cluster = $1 and slot = $2",
       [name, handle.slot],
@@ -172,13 +171,21 @@ test("cluster host: a placement reaches its host by value, reports come back, an
     return row!.state === "waiting" && row!.exit_code === 1 ? true : undefined;
   });
   runtime.advance(5000);
-  const again = await until("restarted", () => runtime.count("placed") === 2 ? runtime.last("placed") : undefined);
+  const again = await pollUntil(
+    "restarted",
+    10_000,
+    () => runtime.count("placed") === 2 ? runtime.last("placed") : undefined,
+  );
   again.reportStarted();
-  await until("started again", async () => (await pm.getClusterWorkerPid(handle)).pid === again.pid || undefined);
+  await pollUntil(
+    "started again",
+    10_000,
+    async () => (await pm.getClusterWorkerPid(handle)).pid === again.pid || undefined,
+  );
   // stop(): no exit is reported as final; leaving hands the restartable worker to the cluster to place again.
   const stopping = pm.stop("fast");
   assert.deepEqual(again.signals, ["SIGTERM"]);
-  again.exit(null, "SIGTERM");
+  for (const process of runtime.live) process.exit(null, "SIGTERM"); // the cluster worker and the local one
   await stopping;
   const [row] = await admin.query(
     "select state, host_id from bgworker_cluster.workers where cluster = $1 and slot = $2",

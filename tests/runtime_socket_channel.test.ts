@@ -10,6 +10,7 @@ import { dirname } from "node:path";
 import process from "node:process";
 import { Duplex } from "node:stream";
 import { test } from "node:test";
+import { fakeChannel } from "./helpers/fake_channel.ts";
 import { type ChannelArrival, channelListener } from "../runtimes/shared/channel_listener.ts";
 import {
   CHANNEL_SOCKET_VARIABLE,
@@ -128,19 +129,6 @@ test("socket channel: a worker whose postmaster is gone (nothing listens) discon
   await within<void>("the disconnect", (resolve) => channel.onDisconnect(resolve));
   await done;
 });
-
-/** A channel in memory: what the postmaster writes, and a readable side to push the worker's bytes into. */
-function fakeChannel() {
-  const written: string[] = [];
-  const channel = new Duplex({
-    read() {},
-    write(chunk, _encoding, callback) {
-      written.push(String(chunk));
-      callback();
-    },
-  });
-  return { channel, written };
-}
 
 test("worker process: an exit before the late channel waits for it, and its messages come before the exit", async () => {
   const seen: unknown[] = [];

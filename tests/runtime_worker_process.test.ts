@@ -1,20 +1,8 @@
 /** The worker process put together from the spawn's pieces (runtimes/shared/worker_process.ts), with in-memory streams. */
 import assert from "node:assert/strict";
-import { Duplex } from "node:stream";
 import { test } from "node:test";
+import { fakeChannel } from "./helpers/fake_channel.ts";
 import { assembleWorkerProcess } from "../runtimes/shared/worker_process.ts";
-
-function fakeChannel() {
-  const written: string[] = [];
-  const channel = new Duplex({
-    read() {},
-    write(chunk, _encoding, callback) {
-      written.push(String(chunk));
-      callback();
-    },
-  });
-  return { channel, written };
-}
 
 function recorder() {
   const seen: unknown[] = [];

@@ -138,7 +138,8 @@ export class ClusterApi extends SharedMemoryApi {
    */
   async terminateClusterWorker(handle: ClusterWorkerHandle): Promise<void> {
     const checked = this.#requireHandle(handle);
-    await requestClusterWorkerTermination(this.#ctx.cluster.store(), checked);
+    // Its host acts at its next poll; if that is this host, at once.
+    if (await requestClusterWorkerTermination(this.#ctx.cluster.store(), checked)) this.#ctx.cluster.nudge();
   }
 
   /**
@@ -207,8 +208,8 @@ export class ClusterApi extends SharedMemoryApi {
     done: (status: ClusterWorkerStatus) => boolean,
   ): Promise<ClusterWorkerStatus> {
     const checked = this.#requireHandle(handle);
-    this.#ctx.cluster.store(); // rejects now, not never, without a cluster
     const { adapter, state } = this.#ctx;
+    if (state.current !== "stopped") this.#ctx.cluster.store(); // before start(): reject now rather than never
     for (;;) {
       if (state.current === "stopped") return { status: BGWH_POSTMASTER_DIED, pid: null, hostId: null };
       try {

@@ -56,6 +56,9 @@ export class ClusterHost {
   #fenceTimer: TimerId | null = null;
   #lastRenewalSent = -Infinity;
   #tick: Promise<void> | null = null;
+  #nudged = false;
+  /** The last failover pass left workers waiting (for their restart time or a host): pass again at every poll. */
+  #workersWaiting = false;
   #closed = false;
 
   /** @param ctx the postmaster's rooms */
@@ -179,9 +182,11 @@ export class ClusterHost {
     return this.#ctx.adapter.monotonicNow?.() ?? Date.now();
   }
 
-  /** Read the assignments now rather than at the next poll: a worker was just placed on this host. */
+  /** Read the assignments now rather than at the next poll: a worker was just placed here, or one terminated. */
   nudge(): void {
-    if (this.#tickTimer === null) return; // a pass is running, or the host is closed
+    if (this.#closed) return;
+    // A pass under way may have read its assignments before the change committed: run one more right after it.
+    if (this.#tickTimer === null) return void (this.#nudged = true);
     this.#ctx.adapter.clearTimer(this.#tickTimer);
     this.#tickTimer = null;
     this.#startTick();
@@ -189,7 +194,9 @@ export class ClusterHost {
 
   #schedule(): void {
     if (this.#closed) return;
-    this.#tickTimer = this.#ctx.adapter.setTimer(this.pollMs, () => {
+    const nudged = this.#nudged;
+    this.#nudged = false;
+    this.#tickTimer = this.#ctx.adapter.setTimer(nudged ? 0 : this.pollMs, () => {
       this.#tickTimer = null;
       this.#startTick();
     });
@@ -218,14 +225,22 @@ export class ClusterHost {
           const result = await renewLease(this.#store!, this.#lease, this.#assignments.offeredSlots());
           if (!result.ok) return this.#fenced(`its lease was refused (${result.reason})`);
           this.#renewed(sentAt);
-          const report = await failover(this.#store!);
-          for (const host of report.deadHosts) this.#ctx.log("LOG", `cluster host "${host}" is dead: its lease lapsed`);
+          await this.#failover();
+        } else if (this.#workersWaiting) {
+          await this.#failover();
         }
         if (this.#lease !== null && !this.#closed) await this.#assignments.sync();
       }, option.leaseMs);
     } catch (error) {
       this.#ctx.log("WARNING", `cluster "${option.name}": ${errorText(error)}`);
     }
+  }
+
+  /** Declare lapsed hosts dead and give waiting workers whose time has come to live hosts. */
+  async #failover(): Promise<void> {
+    const report = await failover(this.#store!);
+    this.#workersWaiting = report.waiting > 0;
+    for (const host of report.deadHosts) this.#ctx.log("LOG", `cluster host "${host}" is dead: its lease lapsed`);
   }
 
   async #bounded(body: () => Promise<void>, ms: number): Promise<void> {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { test } from "node:test";
-import { BGWH_STARTED, BGWH_STOPPED } from "../../mod.ts";
+import { type BackgroundWorkerHandle, BGWH_STARTED, BGWH_STOPPED } from "../../mod.ts";
 import { Spawner } from "../../runtimes/shared/spawner/spawner.ts";
 import { SPAWNER_SCRIPT } from "../../runtimes/shared/spawner/spawner_script.ts";
 import { fixture, realPostmaster, sameHandle } from "../helpers/real_postmaster.ts";
@@ -68,11 +68,7 @@ test("the spawner: Node workers are its children, and it is the postmaster's; De
       assert.equal(parentOf(parent!), process.pid, "the spawner is the postmaster's child");
       assert.match(commandLineOf(parent!), /^bgworker: spawner/);
     }
-    pm.terminateBackgroundWorker(handle);
-    await until(
-      "the worker to stop",
-      () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED),
-    );
+    await terminateAndAwait(pm, handle, notes, until);
   } finally {
     await pm.stop("fast");
   }
@@ -175,11 +171,7 @@ test("the channel: a Deno postmaster's workers connect to its socket, the others
     }
     const { group, session } = statOf(pid!);
     assert.deepEqual({ group, session }, { group: pid, session: pid }, "its own process group and session");
-    pm.terminateBackgroundWorker(handle);
-    await until(
-      "the worker to stop",
-      () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED),
-    );
+    await terminateAndAwait(pm, handle, notes, until);
   } finally {
     await pm.stop("fast");
   }
@@ -268,3 +260,14 @@ test("the spawner: a postmaster killed while a worker's pid is on its way leaves
   while (others().length > 0 && Date.now() - killedAt < 3000) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(others(), [], `still running ${Date.now() - killedAt} ms after the postmaster's SIGKILL`);
 });
+
+/** Terminate a worker and wait for the notification that it stopped. */
+async function terminateAndAwait(
+  pm: ReturnType<typeof realPostmaster>["pm"],
+  handle: BackgroundWorkerHandle,
+  notes: ReturnType<typeof realPostmaster>["notes"],
+  until: ReturnType<typeof realPostmaster>["until"],
+): Promise<void> {
+  pm.terminateBackgroundWorker(handle);
+  await until("the worker to stop", () => notes.some((n) => sameHandle(n.handle, handle) && n.status === BGWH_STOPPED));
+}

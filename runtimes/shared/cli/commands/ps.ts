@@ -6,9 +6,8 @@
  */
 
 import type { Invocation } from "../args.ts";
-import { requestOnce } from "../client.ts";
-import { skippedNote, socketsToAsk } from "../discovery.ts";
-import { CliError, EXIT_FAILED, EXIT_OK } from "../errors.ts";
+import { askAll } from "../ask_all.ts";
+import { EXIT_FAILED, EXIT_OK } from "../errors.ts";
 import type { CliIo } from "../io.ts";
 import { formatWorkerTable } from "../worker_table.ts";
 
@@ -24,19 +23,11 @@ import { formatWorkerTable } from "../worker_table.ts";
  * ```
  */
 export async function runPs(invocation: Extract<Invocation, { command: "ps" }>, io: CliIo): Promise<number> {
-  const { sockets, skipped } = socketsToAsk(invocation.target, io.directory);
-  for (const socket of skipped) io.err(skippedNote(socket) + "\n");
-  const answers = await Promise.all(sockets.map(async (socket) => {
-    try {
-      const reply = await requestOnce(socket.path, { op: "ps" }, invocation.timeoutMs);
-      const workers = Array.isArray(reply.workers) ? reply.workers as Record<string, unknown>[] : [];
-      const postmasterPid = typeof reply.postmasterPid === "number" ? reply.postmasterPid : socket.pid;
-      return { socket, postmasterPid, workers, error: null };
-    } catch (error) {
-      if (!(error instanceof CliError)) throw error;
-      return { socket, postmasterPid: socket.pid, workers: [], error };
-    }
-  }));
+  const answers = (await askAll(invocation, io, { op: "ps" })).map(({ socket, reply, error }) => {
+    const workers = Array.isArray(reply?.workers) ? reply.workers as Record<string, unknown>[] : [];
+    const postmasterPid = typeof reply?.postmasterPid === "number" ? reply.postmasterPid : socket.pid;
+    return { socket, postmasterPid, workers, error };
+  });
   const answered = answers.filter((a) => a.error === null);
   const failed = answers.filter((a) => a.error !== null);
   // With one socket asked, its failure is the command's: the same message and exit code as any other command.

@@ -8,9 +8,8 @@
  */
 
 import type { Invocation } from "../args.ts";
-import { requestOnce } from "../client.ts";
-import { skippedNote, socketsToAsk } from "../discovery.ts";
-import { CliError, EXIT_FAILED, EXIT_OK } from "../errors.ts";
+import { askAll } from "../ask_all.ts";
+import { EXIT_FAILED, EXIT_OK } from "../errors.ts";
 import { cellText, formatDuration, formatTable, NONE } from "../format.ts";
 import type { CliIo } from "../io.ts";
 
@@ -43,23 +42,15 @@ export type ClusterView = {
  * ```
  */
 export async function runPsCluster(invocation: Extract<Invocation, { command: "ps" }>, io: CliIo): Promise<number> {
-  const { sockets, skipped } = socketsToAsk(invocation.target, io.directory);
-  for (const socket of skipped) io.err(skippedNote(socket) + "\n");
-  const answers = await Promise.all(sockets.map(async (socket) => {
-    try {
-      const reply = await requestOnce(socket.path, { op: "cluster" }, invocation.timeoutMs);
-      const list = (value: unknown) => Array.isArray(value) ? value as Record<string, unknown>[] : [];
-      const view: ClusterView = {
-        cluster: String(reply.cluster),
-        hostId: String(reply.hostId),
-        hosts: list(reply.hosts),
-        workers: list(reply.workers),
-      };
-      return { view, error: null };
-    } catch (error) {
-      if (!(error instanceof CliError)) throw error;
-      return { view: null, error };
-    }
+  const list = (value: unknown) => Array.isArray(value) ? value as Record<string, unknown>[] : [];
+  const answers = (await askAll(invocation, io, { op: "cluster" })).map(({ reply, error }) => ({
+    view: reply === null ? null : {
+      cluster: String(reply.cluster),
+      hostId: String(reply.hostId),
+      hosts: list(reply.hosts),
+      workers: list(reply.workers),
+    },
+    error,
   }));
   const clusters = new Map<string, ClusterView>();
   for (const { view } of answers) if (view && !clusters.has(view.cluster)) clusters.set(view.cluster, view);
