@@ -30,7 +30,9 @@ test("sigterm route: a SIGTERM caught just before the listener went is dropped; 
   backgroundWorkerUnblockSignals(); // ...and the listener is removed before the event loop handed it over
   port.poll();
   assert.equal(port.ended, false, "dropped: this is the race");
-  await announce(port);
+  port.deliver({ type: "sigterm_sent" });
+  // No timer first: with the listener away, nothing the runtime caught can still reach the handlers.
+  await flush();
   assert.deepEqual(port.sentLogs, [RECOVERED], "said first, while the process can still say it");
   assert.deepEqual(port.raised, ["SIGTERM"]);
   assert.equal(port.killedBy, "SIGTERM", "the default handler's end: the postmaster counts exit 1 and writes FATAL");

@@ -35,9 +35,16 @@
  * moment before and had not handed to JavaScript yet (Node's signal pipe,
  * Deno's and Bun's queues). The postmaster announces each SIGTERM it sends
  * on the channel (`sigterm_sent`, sent after the signal). A worker that
- * has left SIGTERM to the kernel at least once, is alive, and finds after
- * the next poll of its event loop that no SIGTERM reached its handlers
- * delivers it then: PostgreSQL's outcome, a little later. An announcement
+ * has left SIGTERM to the kernel at least once, is alive, and finds that no
+ * SIGTERM reached its handlers delivers it then: PostgreSQL's outcome, a
+ * little later. At once if the listener is away when the announcement
+ * comes (the kernel's action would have ended the process, so the runtime
+ * caught the signal before the removal and nothing can hand it over now);
+ * after the next poll of the event loop if the listener is back (the
+ * runtime may still hand it a SIGTERM caught during this turn). The first
+ * case is common: a postmaster that terminates a worker as soon as main's
+ * first message arrives often signals it before main, a moment later,
+ * lets signals through (most rounds of the benchmark's terminate step). An announcement
  * rather than a second SIGTERM from the postmaster, because only the
  * worker knows whether one reached its handlers: a handler set after the
  * removal never runs twice for one SIGTERM, and a worker whose own code
@@ -139,9 +146,10 @@ export function endingBySigterm(): void {
 /**
  * The postmaster announced a SIGTERM it sent (`sigterm_sent`). If this
  * worker ever removed its listener, the signal may have been dropped with
- * it: after the next poll of the event loop (a SIGTERM the runtime caught
- * is handed over by then), if no SIGTERM reached the handlers and the
- * process still lives, `deliver` it, saying so at DEBUG1 first.
+ * it: if no SIGTERM reached the handlers and the process still lives,
+ * `deliver` it, saying so at DEBUG1 first; at once while the listener is
+ * away, after the next poll of the event loop while it is back (a SIGTERM
+ * the runtime caught is handed over by then).
  *
  * @example
  * ```ts
@@ -155,14 +163,20 @@ export function sigtermAnnounced(deliver: () => void): void {
   const { port, sigterm: route } = state;
   if (!port || !route.leftToKernel) return;
   const lost = () => !route.ending && route.delivered === 0 && state.exitCode === null;
-  // Two timers: the first may run before the poll that hands over a SIGTERM caught during this turn, the second not.
-  port.setTimer(0, () =>
-    port.setTimer(0, () => {
-      if (!lost()) return;
-      // The line first (the delivery may end the process at once), then the signal, on a turn of its own.
-      void elog("DEBUG1", "a SIGTERM from the postmaster did not reach this worker's handlers; delivering it now")
-        .then(() => port.setTimer(0, () => lost() && deliver()));
-    }));
+  const recover = () => {
+    if (!lost()) return;
+    // The line first, sent before the delivery ends the process (the send's callback says it was written).
+    void elog("DEBUG1", "a SIGTERM from the postmaster did not reach this worker's handlers; delivering it now")
+      .then(() => lost() && deliver());
+  };
+  // The listener is away and the signal was sent before this message: had it met the kernel's action this
+  // process would be gone, so the runtime caught it before the removal, and no listener of ours is left to be
+  // handed it (on Deno, whose handler stays, it may yet end the process by the default action: delivering it ends
+  // it the same way). Waiting would only add turns of the event loop (a timer is a millisecond on Node) to the end.
+  if (route.remove === null) return recover();
+  // The listener is back: a SIGTERM the runtime caught during this turn may still reach it at the next poll. Two
+  // timers: the first may run before that poll, the second not.
+  port.setTimer(0, () => port.setTimer(0, recover));
 }
 
 /** Whether the kernel's action may take SIGTERM, locks aside. */
