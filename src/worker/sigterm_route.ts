@@ -101,6 +101,10 @@ export function installSigtermListener(port: WorkerPort, listener: () => void): 
   const route = workerState().sigterm;
   route.listener = listener;
   route.remove = port.onSignal("SIGTERM", listener);
+  // A runtime's first timer costs the most (measured in a worker: 0.22 ms on Node 20, 0.28 on Deno, 0.06 on Node 24
+  // and Bun, against a few microseconds after): paid at boot, not when signals are let through, where a terminate
+  // right after main began would wait for it.
+  if (port.restoresDefaultAction !== false) port.clearTimer(port.setTimer(0, () => {}));
 }
 
 /**
