@@ -87,7 +87,9 @@ export const KERNEL_SIGTERM_AFTER_LOCKS_MS = 10;
 
 /**
  * Install the process's SIGTERM listener, as the bootstrap does for every
- * handled signal, keeping it so that it can be removed and installed again.
+ * handled signal, keeping it so that it can be removed and installed again,
+ * and pay for the runtime's first timer now rather than when the route
+ * first needs one.
  *
  * @example
  * ```ts
