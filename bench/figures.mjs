@@ -62,6 +62,8 @@ export function figures(r, peers) {
       "≤ 1.15× floor",
       verdict(r.cold.terminated <= 1.15 * r.floorSigtermToExit),
     ],
+    // Side by side, each against the floor measured in the same repetitions (suite.mjs, terminateRoutes).
+    ...(r.terminateRoutes ? terminateRouteRows(r.terminateRoutes) : []),
     ["raw exit(1) → exit event (floor)", ms(r.floorExitToEvent), "", "", ""],
     [
       "c. worker exit(1) → postmaster's exit",
@@ -245,6 +247,26 @@ function memoryRows(m) {
       "≤ 1.20× empty",
       verdict(h.running <= 1.2 * e.running),
     ],
+  ];
+}
+
+/**
+ * b., by the way SIGTERM reaches the worker: the kernel's default action
+ * (with how many of its rounds the SIGTERM landed before main let signals
+ * through, delivered after the postmaster's announcement) and the runtime's
+ * listener.
+ */
+function terminateRouteRows(t) {
+  const row = (way, value, note = "") => [
+    `b. terminate → BGWH_STOPPED, ${way}`,
+    ms(value),
+    `${ratio(value, t.floor)} of ${ms(t.floor)}${note}`,
+    "",
+    "",
+  ];
+  return [
+    row("kernel's action", t.kernel, `; ${t.recovered}/${t.rounds} after the announcement`),
+    row("listener (BGWORKER_KERNEL_SIGTERM=0)", t.listener),
   ];
 }
 

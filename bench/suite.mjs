@@ -84,6 +84,47 @@ async function startAndTerminate(spares, libraries) {
   return medians(samples);
 }
 
+/** The worker environment variable that switches SIGTERM to the kernel's action off (runtimes/shared/worker_port.ts). */
+const KERNEL_SIGTERM = "BGWORKER_KERNEL_SIGTERM";
+const RECOVERED = "a SIGTERM from the postmaster did not reach this worker's handlers; delivering it now";
+
+/**
+ * Terminate → BGWH_STOPPED in the conditions of `cold` (terminate as soon as main's first line arrives) by
+ * both ways SIGTERM can reach a worker (src/worker/sigterm_route.ts), side by side: the kernel's default
+ * action and the runtime's listener (KERNEL_SIGTERM=0), each repetition one of each in alternating order
+ * with the raw floor before them. `recovered` counts the kernel rounds whose SIGTERM the runtime caught before
+ * main let signals through, delivered after the postmaster's announcement.
+ */
+async function terminateRoutes() {
+  const { pm, lines, until } = benchPostmaster();
+  await pm.start();
+  let recovered = 0;
+  const once = async (name, env) => {
+    const from = lines.length;
+    const handle = pm.registerDynamicBackgroundWorker(worker(name, "reportAndNap", { bgw_notify_pid: pm.pid }), {
+      env,
+    });
+    await pm.waitForBackgroundWorkerStartup(handle);
+    await until((line) => (line.message === "main began" ? true : undefined), from);
+    const t0 = now();
+    pm.terminateBackgroundWorker(handle);
+    await pm.waitForBackgroundWorkerShutdown(handle);
+    const elapsed = now() - t0;
+    if (lines.slice(from).some((line) => line.message === RECOVERED)) recovered++;
+    return elapsed;
+  };
+  const samples = await repeat(async (i) => {
+    if (i === WARM_UP) recovered = 0;
+    const floor = await rawSigtermToExit();
+    const kernelFirst = i % 2 === 0;
+    const first = await once(`r${i}a`, { [KERNEL_SIGTERM]: kernelFirst ? "1" : "0" });
+    const second = await once(`r${i}b`, { [KERNEL_SIGTERM]: kernelFirst ? "0" : "1" });
+    return { floor, kernel: kernelFirst ? first : second, listener: kernelFirst ? second : first };
+  });
+  await pm.stop("fast");
+  return { ...medians(samples), recovered, rounds: samples.length };
+}
+
 /** A worker's exit(1) → the postmaster's exit line. */
 async function exitDetection() {
   // No spares: a spare booting in the background would compete for the CPU with the exit being timed.
@@ -313,6 +354,7 @@ await step("spares", () => startAndTerminate(2));
 // The spare taken is the oldest ready one, booted a repetition before: it has imported the library by then.
 await step("sparesListed", () => startAndTerminate(2, [WORKERS]));
 await step("floorSigtermToExit", () => repeat(rawSigtermToExit).then(median));
+await step("terminateRoutes", terminateRoutes);
 await step("floorExitToEvent", () => repeat(rawExitToEvent).then(median));
 await step("exitDetection", exitDetection);
 await step("postmasterKill", () => postmasterKill());

@@ -24,13 +24,55 @@ function lock(): { lock: LWLock; free(): boolean } {
   return { lock: new LWLock(words, 0), free: () => Atomics.load(words, 0) === 0 };
 }
 
+test("sigterm route: a SIGTERM caught while signals were held reaches the listener: the listener goes only after the next poll", () => {
+  const port = bootWorker();
+  port.catchSignal("SIGTERM"); // the runtime caught it while signals were held (say, right after main's first line)
+  backgroundWorkerUnblockSignals();
+  assert.equal(port.listening("SIGTERM"), true, "still there");
+  port.poll();
+  assert.deepEqual(port.raised, ["SIGTERM"], "handed over: the default handler's end, no announcement needed");
+  assert.equal(port.killedBy, "SIGTERM");
+  assert.deepEqual(port.sentLogs, []);
+});
+
+test("sigterm route: the listener's removal, after the next poll, is called off if signals are held again or a handler is set by then", () => {
+  const port = bootWorker();
+  backgroundWorkerUnblockSignals();
+  backgroundWorkerBlockSignals();
+  port.advance(0);
+  assert.equal(port.listening("SIGTERM"), true, "held again: the listener stays");
+  backgroundWorkerUnblockSignals();
+  pqsignal("SIGTERM", () => {});
+  port.advance(0);
+  assert.equal(port.listening("SIGTERM"), true, "a handler of its own: the listener stays");
+  pqsignal("SIGTERM", "default");
+  assert.equal(port.listening("SIGTERM"), true, "until the next poll");
+  port.advance(0);
+  assert.equal(port.listening("SIGTERM"), false);
+});
+
+test("sigterm route: announced while the listener's removal waits for the next poll, the SIGTERM keeps the listener and reaches it", () => {
+  const port = bootWorker();
+  backgroundWorkerUnblockSignals(); // the removal waits for the next poll...
+  port.catchSignal("SIGTERM"); // ...the runtime catches the SIGTERM...
+  port.deliver({ type: "sigterm_sent" }); // ...and the announcement is read before the signal is handed over
+  port.advance(0);
+  assert.equal(port.listening("SIGTERM"), true, "not removed: it would drop the SIGTERM on its way");
+  port.poll();
+  assert.deepEqual([port.raised, port.killedBy, port.sentLogs], [["SIGTERM"], "SIGTERM", []]);
+});
+
 test("sigterm route: a SIGTERM caught just before the listener went is dropped; the postmaster's announcement delivers it", async () => {
   const port = bootWorker();
-  port.catchSignal("SIGTERM"); // the runtime caught it while signals were held...
-  backgroundWorkerUnblockSignals(); // ...and the listener is removed before the event loop handed it over
+  backgroundWorkerUnblockSignals();
+  port.catchSignal("SIGTERM"); // the runtime caught it after the last poll...
+  port.advance(0); // ...and the listener is removed before the event loop handed it over
+  assert.equal(port.listening("SIGTERM"), false);
   port.poll();
   assert.equal(port.ended, false, "dropped: this is the race");
-  await announce(port);
+  port.deliver({ type: "sigterm_sent" });
+  // No timer first: with the listener away, nothing the runtime caught can still reach the handlers.
+  await flush();
   assert.deepEqual(port.sentLogs, [RECOVERED], "said first, while the process can still say it");
   assert.deepEqual(port.raised, ["SIGTERM"]);
   assert.equal(port.killedBy, "SIGTERM", "the default handler's end: the postmaster counts exit 1 and writes FATAL");
@@ -50,6 +92,7 @@ test("sigterm route: an announcement changes nothing once a SIGTERM reached the 
   port = bootWorker();
   terms = 0;
   backgroundWorkerUnblockSignals();
+  port.advance(0); // the event loop polled: the listener goes
   pqsignal("SIGTERM", () => terms++);
   port.catchSignal("SIGTERM");
   port.deliver({ type: "sigterm_sent" });
@@ -62,6 +105,7 @@ test("sigterm route: an announcement changes nothing once a SIGTERM reached the 
   // Held: the announcement finds it pending, and it stays pending until unblocked.
   port = bootWorker();
   backgroundWorkerUnblockSignals();
+  port.advance(0);
   backgroundWorkerBlockSignals();
   port.signal("SIGTERM");
   await announce(port);
@@ -73,9 +117,11 @@ test("sigterm route: an announcement changes nothing once a SIGTERM reached the 
 test("sigterm route: a SIGTERM dropped while blocked again is delivered held, so it waits for the unblock", async () => {
   const port = bootWorker();
   backgroundWorkerUnblockSignals();
+  port.advance(0);
   pqsignal("SIGTERM", () => {}); // listener back...
   port.catchSignal("SIGTERM");
   pqsignal("SIGTERM", "default"); // ...and gone again before the runtime handed the signal over
+  port.advance(0);
   backgroundWorkerBlockSignals();
   port.poll();
   assert.equal(port.ended, false, "dropped");
@@ -90,6 +136,7 @@ test("sigterm route: a listener of the worker's own that swallows SIGTERM cannot
   let swallowed = 0;
   port.onSignal("SIGTERM", () => swallowed++); // say, the user's module called process.on("SIGTERM")
   backgroundWorkerUnblockSignals();
+  port.advance(0);
   port.signal("SIGTERM");
   assert.deepEqual([swallowed, port.ended], [1, false], "the runtime kept its handler for the other listener");
   await announce(port);
@@ -105,6 +152,7 @@ test("sigterm route: while an LWLock is held SIGTERM goes through the listener, 
   const port = bootWorker();
   const { lock: held, free } = lock();
   backgroundWorkerUnblockSignals();
+  port.advance(0);
   assert.equal(port.listening("SIGTERM"), false);
   held.acquire("exclusive");
   assert.equal(port.listening("SIGTERM"), true, "back before the lock word changed");
@@ -150,6 +198,7 @@ test("sigterm route: signals held or a handler of the worker's own: locks change
   l.release();
   assert.deepEqual([port.listening("SIGTERM"), port.pendingTimers], [true, 0], "blocked");
   backgroundWorkerUnblockSignals();
+  port.advance(0);
   pqsignal("SIGTERM", () => {});
   l.acquire("exclusive");
   l.release();

@@ -27,17 +27,15 @@ import { socketChannelFromEnvironment, takeVariable, TITLE_VARIABLE, type Worker
 export const STAND_IN_PARENT_VARIABLE = "BGWORKER_POSTMASTER_PID";
 
 /**
- * Set to "1" in a worker's environment (the worker option `env`) to leave
- * SIGTERM to the kernel once signals are let through (src/worker/sigterm_route.ts).
- * Off by default: in the benchmark's conditions (terminate right after the
- * worker's main began) it measured slower than the runtime's listener on all
- * four runtimes (Node 24 7.0 against 4.2 ms, Node 20 7.0 against 3.5, Deno
- * 11.4 against 4.3, Bun 5.9 against 2.4), for a cause not traced yet.
+ * Set to "0" in a worker's environment (the worker option `env`) to keep
+ * SIGTERM on the runtime's listener for good, instead of leaving it to the
+ * kernel's default action once signals are let through
+ * (src/worker/sigterm_route.ts), which is the default.
  *
  * @example
  * ```ts
  * import { KERNEL_SIGTERM_VARIABLE } from "./worker_port.ts";
- * const options = { env: { [KERNEL_SIGTERM_VARIABLE]: "1" } };
+ * const options = { env: { [KERNEL_SIGTERM_VARIABLE]: "0" } };
  * ```
  */
 export const KERNEL_SIGTERM_VARIABLE = "BGWORKER_KERNEL_SIGTERM";
@@ -80,7 +78,7 @@ export function createProcessWorkerPort(options: WorkerPortOptions = {}): Worker
   return {
     pid: process.pid,
     parentPid,
-    restoresDefaultAction: process.env[KERNEL_SIGTERM_VARIABLE] === "1",
+    restoresDefaultAction: process.env[KERNEL_SIGTERM_VARIABLE] !== "0",
     send(message) {
       if (!channel.connected()) return Promise.resolve();
       unsent++;

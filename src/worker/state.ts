@@ -60,8 +60,10 @@ export interface SigtermRoute {
   ending: boolean;
   /** SIGTERMs given to this process's handlers (held ones included). */
   delivered: number;
-  /** A return to the kernel's action is scheduled (after the last LWLock was released). */
+  /** A return to the kernel's action is scheduled (after the event loop's next poll, or the last LWLock's release). */
   scheduled: boolean;
+  /** The postmaster announced a SIGTERM: the listener stays, so that one reaches the handlers. */
+  announced: boolean;
 }
 
 /**
@@ -144,7 +146,15 @@ function initialState(latch: Latch, listeners: Set<WorkerStateListener>): Worker
     signalsBlocked: true,
     pendingSignals: new Set(),
     handlers: new Map(),
-    sigterm: { listener: null, remove: null, leftToKernel: false, ending: false, delivered: 0, scheduled: false },
+    sigterm: {
+      listener: null,
+      remove: null,
+      leftToKernel: false,
+      ending: false,
+      delivered: 0,
+      scheduled: false,
+      announced: false,
+    },
     nextRequestId: 1,
     requests: new Map(),
     newsSeq: 0,

@@ -5,11 +5,17 @@
  * listener; the postmaster's announcement must bring it back. Real
  * processes, many rounds, terminateBackgroundWorker landing before, in and
  * after the moment: a worker whose signals are held until the SIGTERM was
- * sent (the race every time), one whose busy unblock the SIGTERM hits at a
+ * sent (the listener, which goes only after the event loop's next poll,
+ * must take it), one that holds its event loop in the very turn the
+ * listener goes until the SIGTERM was sent (the race, forced where timers
+ * run in the order queued), one whose busy unblock the SIGTERM hits at a
  * jittered time, and two that move SIGTERM between the listener and the
  * kernel all the time (signals blocked and unblocked, an LWLock taken and
  * released). Every worker must be stopped within a bound, its exit counted
- * as 1 with PostgreSQL's FATAL line, and no SIGKILL needed: none lost.
+ * as 1 with PostgreSQL's FATAL line, and no SIGKILL needed: none lost. The
+ * kernel's action is the default; a few held rounds switch it off
+ * (BGWORKER_KERNEL_SIGTERM=0): the listener then never goes, so none is
+ * dropped, and the exit is the same.
  */
 import assert from "node:assert/strict";
 import process from "node:process";
@@ -36,13 +42,21 @@ const RECOVERED = "a SIGTERM from the postmaster did not reach this worker's han
 /** How long the jittered worker holds its event loop before it lets signals through. */
 const SPIN_MS = 3;
 
-type Mode = "held until terminated" | "jittered unblock" | "churning signals" | "churning lock";
+type Mode =
+  | "held until terminated"
+  | "dropped at the removal"
+  | "jittered unblock"
+  | "churning signals"
+  | "churning lock"
+  | "switched off";
 /** Rounds per mode, in this order; each mode's rounds run a few at a time. */
 const ROUNDS: [Mode, number][] = [
   ["held until terminated", 12],
+  ["dropped at the removal", 12],
   ["jittered unblock", 20],
   ["churning signals", 8],
   ["churning lock", 8],
+  ["switched off", 4],
 ];
 const AT_ONCE = 4;
 
@@ -111,15 +125,19 @@ function racePostmaster() {
 
 const FUNCTIONS: Record<Mode, string> = {
   "held until terminated": "unblockOnceTerminated",
+  "dropped at the removal": "dropAtRemoval",
   "jittered unblock": "unblockAfterSpin",
   "churning signals": "churnSignals",
   "churning lock": "churnLock",
+  "switched off": "unblockOnceTerminated",
 };
 const READY: Record<Mode, string> = {
   "held until terminated": "holding signals until terminated",
+  "dropped at the removal": "holding the removal's turn",
   "jittered unblock": "about to spin",
   "churning signals": "churning",
   "churning lock": "churning",
+  "switched off": "holding signals until terminated",
 };
 
 test(
@@ -143,7 +161,7 @@ test(
         bgw_function_name: FUNCTIONS[mode],
         bgw_main_arg: mode === "jittered unblock" ? SPIN_MS : index,
         bgw_notify_pid: pm.pid,
-      }, { env: { [KERNEL_SIGTERM_VARIABLE]: "1" } })!;
+      }, mode === "switched off" ? { env: { [KERNEL_SIGTERM_VARIABLE]: "0" } } : {})!;
       assert.ok(handle, "a free slot");
       const { status, pid } = await pm.waitForBackgroundWorkerStartup(handle);
       assert.equal(status, BGWH_STARTED);
@@ -154,7 +172,9 @@ test(
       const t0 = performance.now();
       pm.terminateBackgroundWorker(handle);
       // The SIGTERM is on its way (kill() has returned): only now may the held worker let signals through.
-      if (mode === "held until terminated") Atomics.store(h.words(), index, 1);
+      if (mode === "held until terminated" || mode === "switched off" || mode === "dropped at the removal") {
+        Atomics.store(h.words(), index, 1);
+      }
       const stopped = await withBound(
         pm.waitForBackgroundWorkerShutdown(handle),
         STOPPED_WITHIN_MS,
@@ -173,7 +193,10 @@ test(
         assert.ok(lock.conditionalAcquire("exclusive"), `${mode} round ${i}: its lock is free again`);
         lock.release();
       }
-      outcomes.push({ mode, pid: pid!, recovered: mine.includes(`DEBUG1:  ${RECOVERED}`), ms });
+      const recovered = mine.includes(`DEBUG1:  ${RECOVERED}`);
+      // Switched off, the listener stays and takes the SIGTERM itself: there is nothing to recover.
+      if (mode === "switched off") assert.equal(recovered, false, `${mode} round ${i}: no SIGTERM dropped`);
+      outcomes.push({ mode, pid: pid!, recovered, ms });
     }
 
     try {
