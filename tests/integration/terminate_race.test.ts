@@ -13,9 +13,9 @@
  * kernel all the time (signals blocked and unblocked, an LWLock taken and
  * released). Every worker must be stopped within a bound, its exit counted
  * as 1 with PostgreSQL's FATAL line, and no SIGKILL needed: none lost. The
- * kernel's action is the default; a few held rounds switch it off
- * (BGWORKER_KERNEL_SIGTERM=0): the listener then never goes, so none is
- * dropped, and the exit is the same.
+ * kernel's action is opt-in (BGWORKER_KERNEL_SIGTERM=1), so every round but
+ * a few held ones opts in; those keep the default, the listener, which then
+ * never goes, so none is dropped, and the exit is the same.
  */
 import assert from "node:assert/strict";
 import process from "node:process";
@@ -161,7 +161,7 @@ test(
         bgw_function_name: FUNCTIONS[mode],
         bgw_main_arg: mode === "jittered unblock" ? SPIN_MS : index,
         bgw_notify_pid: pm.pid,
-      }, mode === "switched off" ? { env: { [KERNEL_SIGTERM_VARIABLE]: "0" } } : {})!;
+      }, { env: { [KERNEL_SIGTERM_VARIABLE]: mode === "switched off" ? "0" : "1" } })!;
       assert.ok(handle, "a free slot");
       const { status, pid } = await pm.waitForBackgroundWorkerStartup(handle);
       assert.equal(status, BGWH_STARTED);
