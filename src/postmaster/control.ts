@@ -29,6 +29,7 @@ import type { ShutdownMode } from "./pm_state.ts";
  *   metrics: () => pm.metrics(),
  *   reload: () => pm.reloadConfiguration(),
  *   stop: (mode) => pm.stop(mode),
+ *   cluster: async () => ({ hosts: await pm.clusterHosts(), workers: await pm.clusterWorkers() }),
  * };
  * ```
  */
