@@ -214,6 +214,42 @@ test("100 workers registered at once, three times over: every one reports in", a
   }
 });
 
+test("the spawner: what a worker writes on its channel before the channel reaches the postmaster is not lost", {
+  skip: withSpawner ? false : "Deno and Bun spawn their workers themselves: only Node's postmasters have a spawner",
+}, async () => {
+  // Thirty at once: the spawner's replies go one at a time, each acknowledged, so most channels wait in its outbox
+  // while their process has long written its line (and exited). Node had read those bytes into the pipe it was
+  // about to hand on, and they went with it: a spare's "ready" lost so, and the spare never counted as ready.
+  const spawner = new Spawner(spawnerCommand());
+  const count = 30;
+  const lines = await Promise.all(
+    Array.from({ length: count }, () =>
+      new Promise<{ pid: number; text: string }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no end of the channel in 20 s")), 20_000);
+        spawner.spawn(
+          { execPath: "/bin/sh", args: ["-c", 'printf "hello %s\\n" $$ >&3'], env: {}, argv0: "sh", capture: false },
+          {
+            spawned: (pid, channel) => {
+              let text = "";
+              channel.on("data", (chunk) => text += chunk);
+              channel.on("error", () => {});
+              channel.on("close", () => {
+                clearTimeout(timer);
+                resolve({ pid, text });
+              });
+            },
+            output: () => {},
+            exited: () => {},
+            lost: () => reject(new Error("the spawner was lost")),
+            failed: (reason) => reject(new Error(reason)),
+          },
+        );
+      })),
+  );
+  assert.deepEqual(lines.map((l) => l.text), lines.map((l) => `hello ${l.pid}\n`));
+  process.kill(spawner.pid!, "SIGKILL");
+});
+
 test("the spawner: a spawn that fails is told, with the reason, and nothing else is", async () => {
   const spawner = new Spawner(spawnerCommand());
   const told: string[] = [];

@@ -151,6 +151,14 @@ process.on("message", (request) => {
     return;
   }
   child.on("error", () => {});
+  // Node starts reading every pipe it makes; whatever it read here before the pipe was handed on (a spare's
+  // "ready", waiting behind other replies for its turn) would be lost with it. The bytes stay in the pipe.
+  for (const pipe of [child.stdio[3], child.stdout, child.stderr]) {
+    if (pipe && pipe._handle && typeof pipe._handle.readStop === "function") {
+      pipe._handle.reading = false;
+      pipe._handle.readStop();
+    }
+  }
   reply({ id, pid: child.pid }, child.stdio[3]);
   if (request.capture) {
     reply({ id, stream: "stdout" }, child.stdout);
